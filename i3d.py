@@ -1,0 +1,467 @@
+"""Inflated 3D ConvNet (I3D) as a Sonnet 2 module.
+
+Implements the Inception-v1 based I3D network of
+
+  Joao Carreira, Andrew Zisserman.
+  "Quo Vadis, Action Recognition? A New Model and the Kinetics Dataset."
+  CVPR 2017. https://arxiv.org/abs/1705.07750
+
+The numerics follow DeepMind's released TF1 graph (kinetics-i3d), so that its
+checkpoints load unchanged (see `checkpoints.py`) and give the same logits:
+
+* convolutions and max pools use TensorFlow's `SAME` padding, which pads
+  asymmetrically (more at the end) when a stride does not divide the input;
+* every convolution except the logits is followed by BatchNorm with a learned
+  offset and no scale, epsilon 1e-3, moving-average decay 0.999, and moving
+  statistics when not training;
+* the logits head is AvgPool 2x7x7 (VALID), dropout given as a *keep*
+  probability, a 1x1x1 convolution with bias, a spatial squeeze and the mean
+  over the remaining time steps.
+
+Module and submodule names equal the original variable scopes
+(`Conv3d_1a_7x7`, `Mixed_4b/Branch_1/Conv3d_0b_3x3`, ...), so the tables in
+this file are also the checkpoint's naming scheme.
+"""
+
+import math
+from typing import Callable, Dict, Optional, Sequence, Tuple, Union
+
+from absl import logging
+import sonnet as snt
+import tensorflow as tf
+
+# The 18 endpoints, in the order the network computes them.
+VALID_ENDPOINTS = (
+    'Conv3d_1a_7x7',
+    'MaxPool3d_2a_3x3',
+    'Conv3d_2b_1x1',
+    'Conv3d_2c_3x3',
+    'MaxPool3d_3a_3x3',
+    'Mixed_3b',
+    'Mixed_3c',
+    'MaxPool3d_4a_3x3',
+    'Mixed_4b',
+    'Mixed_4c',
+    'Mixed_4d',
+    'Mixed_4e',
+    'Mixed_4f',
+    'MaxPool3d_5a_2x2',
+    'Mixed_5b',
+    'Mixed_5c',
+    'Logits',
+    'Predictions',
+)
+
+# Stem convolutions: endpoint -> (output channels, kernel [T, H, W], stride).
+_STEM_CONVS = {
+    'Conv3d_1a_7x7': (64, (7, 7, 7), (2, 2, 2)),
+    'Conv3d_2b_1x1': (64, (1, 1, 1), (1, 1, 1)),
+    'Conv3d_2c_3x3': (192, (3, 3, 3), (1, 1, 1)),
+}
+
+# Max pools: endpoint -> (window [T, H, W], stride [T, H, W]). The first two
+# pools keep time intact, as in the paper.
+_MAX_POOLS = {
+    'MaxPool3d_2a_3x3': ((1, 3, 3), (1, 2, 2)),
+    'MaxPool3d_3a_3x3': ((1, 3, 3), (1, 2, 2)),
+    'MaxPool3d_4a_3x3': ((3, 3, 3), (2, 2, 2)),
+    'MaxPool3d_5a_2x2': ((2, 2, 2), (2, 2, 2)),
+}
+
+# Inception blocks: endpoint -> output channels of
+# (Branch_0 1x1, Branch_1 1x1, Branch_1 3x3, Branch_2 1x1, Branch_2 3x3,
+#  Branch_3 1x1 after the 3x3x3 max pool).
+_MIXED_BLOCKS = {
+    'Mixed_3b': (64, 96, 128, 16, 32, 32),
+    'Mixed_3c': (128, 128, 192, 32, 96, 64),
+    'Mixed_4b': (192, 96, 208, 16, 48, 64),
+    'Mixed_4c': (160, 112, 224, 24, 64, 64),
+    'Mixed_4d': (128, 128, 256, 24, 64, 64),
+    'Mixed_4e': (112, 144, 288, 32, 64, 64),
+    'Mixed_4f': (256, 160, 320, 32, 128, 128),
+    'Mixed_5b': (256, 160, 320, 32, 128, 128),
+    'Mixed_5c': (384, 192, 384, 48, 128, 128),
+}
+
+# The released graph names Branch_2's 3x3x3 convolution of Mixed_5b
+# 'Conv3d_0a_3x3' (every other block says 'Conv3d_0b_3x3'); the checkpoints
+# carry that name, so the module does too.
+_BRANCH_2_CONV_NAMES = {'Mixed_5b': 'Conv3d_0a_3x3'}
+
+# Logits head: average pool window [T, H, W] (VALID).
+LOGITS_POOL_WINDOW = (2, 7, 7)
+
+# TF1 Sonnet's BatchNorm settings used by the released graph.
+BATCH_NORM_EPS = 1e-3
+BATCH_NORM_DECAY = 0.999
+
+
+def _same_output_size(size: int, stride: int) -> int:
+  """Output length of a TF `SAME` convolution or pool along one axis."""
+  return int(math.ceil(size / stride))
+
+
+def feature_shape(num_frames: int, height: int, width: int,
+                  endpoint: str) -> Tuple[int, int, int]:
+  """Returns the [T, H, W] size of an endpoint's output for an input size.
+
+  Args:
+    num_frames: Input frames T.
+    height: Input height H.
+    width: Input width W.
+    endpoint: One of `VALID_ENDPOINTS` up to and including 'Mixed_5c'.
+
+  Returns:
+    The (T', H', W') of that endpoint's activations.
+
+  Raises:
+    ValueError: If `endpoint` is not a feature endpoint.
+  """
+  if endpoint not in VALID_ENDPOINTS[:VALID_ENDPOINTS.index('Logits')]:
+    raise ValueError(f'Unknown feature endpoint {endpoint!r}; expected one '
+                     f'of {VALID_ENDPOINTS[:-2]}.')
+  size = [num_frames, height, width]
+  for name in VALID_ENDPOINTS:
+    stride = None
+    if name in _STEM_CONVS:
+      stride = _STEM_CONVS[name][2]
+    elif name in _MAX_POOLS:
+      stride = _MAX_POOLS[name][1]
+    if stride is not None:
+      size = [_same_output_size(s, k) for s, k in zip(size, stride)]
+    if name == endpoint:
+      break
+  return tuple(size)
+
+
+def min_num_frames() -> int:
+  """Fewest input frames for which the logits head's 2-frame pool is valid."""
+  num_frames = 1
+  while feature_shape(num_frames, 224, 224, 'Mixed_5c')[0] < (
+      LOGITS_POOL_WINDOW[0]):
+    num_frames += 1
+  return num_frames
+
+
+class Unit3D(snt.Module):
+  """A 3D convolution, optionally followed by BatchNorm and an activation."""
+
+  def __init__(self,
+               output_channels: int,
+               kernel_shape: Sequence[int] = (1, 1, 1),
+               stride: Sequence[int] = (1, 1, 1),
+               activation_fn: Optional[Callable[[tf.Tensor],
+                                                tf.Tensor]] = tf.nn.relu,
+               use_batch_norm: bool = True,
+               use_bias: bool = False,
+               name: str = 'unit_3d'):
+    """Initializes the unit.
+
+    Args:
+      output_channels: Number of output channels.
+      kernel_shape: Kernel size [T, H, W].
+      stride: Stride [T, H, W].
+      activation_fn: Applied after BatchNorm; None for a linear unit.
+      use_batch_norm: Whether BatchNorm (offset only) follows the conv.
+      use_bias: Whether the convolution has a bias.
+      name: Module name (the checkpoint scope of the unit).
+    """
+    super().__init__(name=name)
+    self._activation_fn = activation_fn
+    self._use_batch_norm = use_batch_norm
+    self.conv_3d = snt.Conv3D(
+        output_channels=output_channels,
+        kernel_shape=tuple(kernel_shape),
+        stride=tuple(stride),
+        padding='SAME',
+        with_bias=use_bias,
+        name='conv_3d')
+    self.batch_norm = None
+    if use_batch_norm:
+      self.batch_norm = snt.BatchNorm(
+          create_scale=False,
+          create_offset=True,
+          decay_rate=BATCH_NORM_DECAY,
+          eps=BATCH_NORM_EPS,
+          name='batch_norm')
+
+  def __call__(self, inputs: tf.Tensor, is_training: bool) -> tf.Tensor:
+    """Applies the unit to `inputs` of shape [B, T, H, W, C]."""
+    net = self.conv_3d(inputs)
+    if self.batch_norm is not None:
+      net = self.batch_norm(net, is_training=is_training)
+    if self._activation_fn is not None:
+      net = self._activation_fn(net)
+    return net
+
+
+def _max_pool(inputs: tf.Tensor, window: Sequence[int],
+              stride: Sequence[int]) -> tf.Tensor:
+  return tf.nn.max_pool3d(
+      inputs, ksize=[1, *window, 1], strides=[1, *stride, 1], padding='SAME')
+
+
+class InceptionBlock(snt.Module):
+  """The inflated Inception-v1 block: four branches concatenated on channels."""
+
+  def __init__(self,
+               channels: Sequence[int],
+               branch_2_conv_name: str = 'Conv3d_0b_3x3',
+               name: str = 'mixed'):
+    """Initializes the block.
+
+    Args:
+      channels: Output channels of the six units, in the order of
+        `_MIXED_BLOCKS`' rows.
+      branch_2_conv_name: Module name of Branch_2's 3x3x3 convolution.
+      name: Module name, e.g. 'Mixed_4b'.
+    """
+    super().__init__(name=name)
+    b0, b1a, b1b, b2a, b2b, b3 = channels
+    with tf.name_scope('Branch_0'):
+      self.branch_0 = [Unit3D(b0, name='Conv3d_0a_1x1')]
+    with tf.name_scope('Branch_1'):
+      self.branch_1 = [
+          Unit3D(b1a, name='Conv3d_0a_1x1'),
+          Unit3D(b1b, kernel_shape=(3, 3, 3), name='Conv3d_0b_3x3'),
+      ]
+    with tf.name_scope('Branch_2'):
+      self.branch_2 = [
+          Unit3D(b2a, name='Conv3d_0a_1x1'),
+          Unit3D(b2b, kernel_shape=(3, 3, 3), name=branch_2_conv_name),
+      ]
+    with tf.name_scope('Branch_3'):
+      self.branch_3 = [Unit3D(b3, name='Conv3d_0b_1x1')]
+
+  @property
+  def branches(self) -> Tuple[Sequence[Unit3D], ...]:
+    return (self.branch_0, self.branch_1, self.branch_2, self.branch_3)
+
+  def __call__(self, inputs: tf.Tensor, is_training: bool) -> tf.Tensor:
+    """Applies the block to `inputs` of shape [B, T, H, W, C]."""
+    outputs = []
+    for index, units in enumerate(self.branches):
+      net = inputs
+      if index == 3:
+        # Branch_3 starts with a stride-1 3x3x3 max pool ('MaxPool3d_0a_3x3').
+        net = _max_pool(net, (3, 3, 3), (1, 1, 1))
+      for unit in units:
+        net = unit(net, is_training=is_training)
+      outputs.append(net)
+    return tf.concat(outputs, axis=4)
+
+
+def validate_inputs(inputs: Union[tf.Tensor, 'np.ndarray'],
+                    final_endpoint: str = 'Logits',
+                    spatial_squeeze: bool = True,
+                    num_channels: Optional[int] = None,
+                    name: str = 'inputs') -> None:
+  """Checks that `inputs` can go through the network up to `final_endpoint`.
+
+  Static checks (rank, dtype, channels, spatial size, clip length) always run.
+  Value checks (NaN or infinite values; values far outside [-1, 1], which only
+  warn) run on concrete values, i.e. eagerly.
+
+  Args:
+    inputs: Clip(s) of shape [B, T, H, W, C] with values in [-1, 1].
+    final_endpoint: The endpoint the network stops at.
+    spatial_squeeze: Whether the logits are squeezed spatially (needs the
+      pooled feature map to be exactly 7x7, i.e. 224x224-sized frames).
+    num_channels: Expected channels (3 for RGB, 2 for flow), if known.
+    name: How to call the input in error messages (a file or flag name).
+
+  Raises:
+    ValueError: On any input the network cannot take, with a message naming
+      `name`, what it got and what is expected.
+  """
+  shape = tuple(inputs.shape)
+  if len(shape) != 5:
+    raise ValueError(
+        f'{name}: expected a rank-5 array [batch, frames, height, width, '
+        f'channels], got shape {shape}. Add a batch axis with x[None] if you '
+        'have a single clip.')
+  dtype = tf.as_dtype(inputs.dtype)
+  if not dtype.is_floating:
+    raise ValueError(
+        f'{name}: expected floating point values in [-1, 1], got dtype '
+        f'{dtype.name}. Rescale uint8 frames with x / 127.5 - 1.')
+  if num_channels is not None and shape[4] is not None and (
+      shape[4] != num_channels):
+    raise ValueError(
+        f'{name}: expected {num_channels} channels (3 for RGB, 2 for flow), '
+        f'got {shape[4]} in shape {shape}.')
+  head_endpoints = ('Logits', 'Predictions')
+  if final_endpoint in head_endpoints:
+    frames, height, width = shape[1:4]
+    if frames is not None and frames < min_num_frames():
+      raise ValueError(
+          f'{name}: the logits need at least {min_num_frames()} frames (the '
+          f'2-frame average pool after 8x temporal downsampling), got '
+          f'{frames}.')
+    if height is not None and width is not None:
+      _, pooled_h, pooled_w = feature_shape(
+          LOGITS_POOL_WINDOW[0] * 8, height, width, 'Mixed_5c')
+      pool_h, pool_w = LOGITS_POOL_WINDOW[1:]
+      too_small = pooled_h < pool_h or pooled_w < pool_w
+      not_squeezable = spatial_squeeze and (pooled_h, pooled_w) != (pool_h,
+                                                                    pool_w)
+      if too_small or not_squeezable:
+        raise ValueError(
+            f'{name}: the logits head needs 224x224 frames (a 7x7 feature '
+            f'map), got {height}x{width}. Resize and centre-crop to 224 (see '
+            'preprocess.py), or pass spatial_squeeze=False for larger frames.')
+  if tf.executing_eagerly() and not isinstance(inputs, tf.TensorSpec):
+    values = tf.convert_to_tensor(inputs)
+    if not bool(tf.reduce_all(tf.math.is_finite(values))):
+      raise ValueError(f'{name}: contains NaN or infinite values.')
+    max_abs = float(tf.reduce_max(tf.abs(values))) if tf.size(values) else 0.
+    if max_abs > 1.5:
+      logging.warning(
+          '%s: values reach %.3g, far outside the [-1, 1] range the '
+          'checkpoints were trained on; rescale RGB with x / 127.5 - 1 and '
+          'flow with clip(x, -20, 20) / 20.', name, max_abs)
+
+
+class InceptionI3d(snt.Module):
+  """Inception-v1 inflated 3D ConvNet for video classification.
+
+  Calling the module on [B, T, H, W, C] clips returns `(output, end_points)`:
+  the output of `final_endpoint` and a dict with every endpoint's output up to
+  and including it. 'Logits' are [B, num_classes] (averaged over time) or
+  [B, 1, 1, num_classes] without the spatial squeeze.
+  """
+
+  VALID_ENDPOINTS = VALID_ENDPOINTS
+
+  def __init__(self,
+               num_classes: int = 400,
+               spatial_squeeze: bool = True,
+               final_endpoint: str = 'Logits',
+               name: str = 'inception_i3d'):
+    """Initializes the network up to `final_endpoint`.
+
+    Args:
+      num_classes: Number of output classes (400 for Kinetics-400, 600 for
+        Kinetics-600).
+      spatial_squeeze: Whether to squeeze the spatial axes of the logits.
+      final_endpoint: The last endpoint to build; one of `VALID_ENDPOINTS`.
+      name: Module name; the checkpoints use 'inception_i3d'.
+
+    Raises:
+      ValueError: If `final_endpoint` is not a valid endpoint or `num_classes`
+        is not a positive integer.
+    """
+    if final_endpoint not in VALID_ENDPOINTS:
+      raise ValueError(f'Unknown final endpoint {final_endpoint!r}; expected '
+                       f'one of {VALID_ENDPOINTS}.')
+    if (not isinstance(num_classes, int) or isinstance(num_classes, bool) or
+        num_classes < 1):
+      raise ValueError(
+          f'num_classes must be a positive integer, got {num_classes!r}.')
+    super().__init__(name=name)
+    self._num_classes = num_classes
+    self._spatial_squeeze = spatial_squeeze
+    self._final_endpoint = final_endpoint
+    self._endpoints = VALID_ENDPOINTS[:VALID_ENDPOINTS.index(final_endpoint) +
+                                      1]
+
+    # Modules are attributes named after their endpoint: the attribute path
+    # is the TF2 checkpoint key, so treat these names as API.
+    with self.name_scope:
+      for endpoint in self._endpoints:
+        if endpoint in _STEM_CONVS:
+          channels, kernel, stride = _STEM_CONVS[endpoint]
+          setattr(self, endpoint,
+                  Unit3D(channels, kernel, stride, name=endpoint))
+        elif endpoint in _MIXED_BLOCKS:
+          setattr(
+              self, endpoint,
+              InceptionBlock(
+                  _MIXED_BLOCKS[endpoint],
+                  branch_2_conv_name=_BRANCH_2_CONV_NAMES.get(
+                      endpoint, 'Conv3d_0b_3x3'),
+                  name=endpoint))
+        elif endpoint == 'Logits':
+          with tf.name_scope('Logits'):
+            self.Logits = Unit3D(
+                num_classes,
+                activation_fn=None,
+                use_batch_norm=False,
+                use_bias=True,
+                name='Conv3d_0c_1x1')
+
+  @property
+  def num_classes(self) -> int:
+    return self._num_classes
+
+  @property
+  def final_endpoint(self) -> str:
+    return self._final_endpoint
+
+  @property
+  def spatial_squeeze(self) -> bool:
+    return self._spatial_squeeze
+
+  def __call__(
+      self,
+      inputs: tf.Tensor,
+      is_training: bool,
+      dropout_keep_prob: float = 1.0,
+  ) -> Tuple[tf.Tensor, Dict[str, tf.Tensor]]:
+    """Runs the network up to `final_endpoint`.
+
+    Args:
+      inputs: Float clips [B, T, H, W, C] in [-1, 1]; C is 3 for RGB and 2 for
+        optical flow. The logits need T >= `min_num_frames()` and 224x224
+        frames (with `spatial_squeeze`).
+      is_training: Whether BatchNorm uses (and updates) batch statistics;
+        otherwise it uses its moving statistics.
+      dropout_keep_prob: Probability of *keeping* an activation in the
+        dropout before the logits. As in the original, dropout is applied
+        whenever it is below 1, whatever `is_training` says.
+
+    Returns:
+      `(output, end_points)`: the output of `final_endpoint` and a dict from
+      each endpoint name up to it to its output tensor.
+
+    Raises:
+      ValueError: On inputs the network cannot take (see `validate_inputs`)
+        or a keep probability outside (0, 1].
+    """
+    validate_inputs(
+        inputs,
+        final_endpoint=self._final_endpoint,
+        spatial_squeeze=self._spatial_squeeze)
+    if isinstance(dropout_keep_prob, (int, float)) and not (
+        0. < dropout_keep_prob <= 1.):
+      raise ValueError('dropout_keep_prob is a keep probability in (0, 1], '
+                       f'got {dropout_keep_prob!r}.')
+
+    end_points = {}
+    net = inputs
+    for endpoint in self._endpoints:
+      if endpoint in _MAX_POOLS:
+        net = _max_pool(net, *_MAX_POOLS[endpoint])
+      elif endpoint == 'Logits':
+        net = self._logits(net, is_training, dropout_keep_prob)
+      elif endpoint == 'Predictions':
+        net = tf.nn.softmax(net)
+      else:
+        net = getattr(self, endpoint)(net, is_training=is_training)
+      end_points[endpoint] = net
+    return net, end_points
+
+  def _logits(self, net: tf.Tensor, is_training: bool,
+              dropout_keep_prob: float) -> tf.Tensor:
+    net = tf.nn.avg_pool3d(
+        net,
+        ksize=[1, *LOGITS_POOL_WINDOW, 1],
+        strides=[1, 1, 1, 1, 1],
+        padding='VALID')
+    if not (isinstance(dropout_keep_prob, (int, float)) and
+            dropout_keep_prob == 1.):
+      net = tf.nn.dropout(net, rate=1. - dropout_keep_prob)
+    logits = self.Logits(net, is_training=is_training)
+    if self._spatial_squeeze:
+      logits = tf.squeeze(logits, axis=[2, 3])
+    return tf.reduce_mean(logits, axis=1)
