@@ -27,6 +27,7 @@ import math
 from typing import Callable, Dict, Optional, Sequence, Tuple, Union
 
 from absl import logging
+import numpy as np
 import sonnet as snt
 import tensorflow as tf
 
@@ -251,7 +252,7 @@ class InceptionBlock(snt.Module):
     return tf.concat(outputs, axis=4)
 
 
-def validate_inputs(inputs: Union[tf.Tensor, 'np.ndarray'],
+def validate_inputs(inputs: Union[tf.Tensor, np.ndarray],
                     final_endpoint: str = 'Logits',
                     spatial_squeeze: bool = True,
                     num_channels: Optional[int] = None,
@@ -428,10 +429,13 @@ class InceptionI3d(snt.Module):
       ValueError: On inputs the network cannot take (see `validate_inputs`)
         or a keep probability outside (0, 1].
     """
+    stem_kernel = getattr(self.Conv3d_1a_7x7.conv_3d, 'w', None)
     validate_inputs(
         inputs,
         final_endpoint=self._final_endpoint,
-        spatial_squeeze=self._spatial_squeeze)
+        spatial_squeeze=self._spatial_squeeze,
+        # Once built (or loaded), the stem fixes the stream: 3 RGB or 2 flow.
+        num_channels=None if stem_kernel is None else stem_kernel.shape[3])
     if isinstance(dropout_keep_prob, (int, float)) and not (
         0. < dropout_keep_prob <= 1.):
       raise ValueError('dropout_keep_prob is a keep probability in (0, 1], '
