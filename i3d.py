@@ -54,7 +54,7 @@ VALID_ENDPOINTS = (
 )
 
 # Stem convolutions: endpoint -> (output channels, kernel [T, H, W], stride).
-_STEM_CONVS = {
+STEM_CONVS = {
     'Conv3d_1a_7x7': (64, (7, 7, 7), (2, 2, 2)),
     'Conv3d_2b_1x1': (64, (1, 1, 1), (1, 1, 1)),
     'Conv3d_2c_3x3': (192, (3, 3, 3), (1, 1, 1)),
@@ -62,7 +62,7 @@ _STEM_CONVS = {
 
 # Max pools: endpoint -> (window [T, H, W], stride [T, H, W]). The first two
 # pools keep time intact, as in the paper.
-_MAX_POOLS = {
+MAX_POOLS = {
     'MaxPool3d_2a_3x3': ((1, 3, 3), (1, 2, 2)),
     'MaxPool3d_3a_3x3': ((1, 3, 3), (1, 2, 2)),
     'MaxPool3d_4a_3x3': ((3, 3, 3), (2, 2, 2)),
@@ -72,7 +72,7 @@ _MAX_POOLS = {
 # Inception blocks: endpoint -> output channels of
 # (Branch_0 1x1, Branch_1 1x1, Branch_1 3x3, Branch_2 1x1, Branch_2 3x3,
 #  Branch_3 1x1 after the 3x3x3 max pool).
-_MIXED_BLOCKS = {
+MIXED_BLOCKS = {
     'Mixed_3b': (64, 96, 128, 16, 32, 32),
     'Mixed_3c': (128, 128, 192, 32, 96, 64),
     'Mixed_4b': (192, 96, 208, 16, 48, 64),
@@ -87,7 +87,7 @@ _MIXED_BLOCKS = {
 # The released graph names Branch_2's 3x3x3 convolution of Mixed_5b
 # 'Conv3d_0a_3x3' (every other block says 'Conv3d_0b_3x3'); the checkpoints
 # carry that name, so the module does too.
-_BRANCH_2_CONV_NAMES = {'Mixed_5b': 'Conv3d_0a_3x3'}
+BRANCH_2_CONV_NAMES = {'Mixed_5b': 'Conv3d_0a_3x3'}
 
 # Logits head: average pool window [T, H, W] (VALID).
 LOGITS_POOL_WINDOW = (2, 7, 7)
@@ -124,10 +124,10 @@ def feature_shape(num_frames: int, height: int, width: int,
   size = [num_frames, height, width]
   for name in VALID_ENDPOINTS:
     stride = None
-    if name in _STEM_CONVS:
-      stride = _STEM_CONVS[name][2]
-    elif name in _MAX_POOLS:
-      stride = _MAX_POOLS[name][1]
+    if name in STEM_CONVS:
+      stride = STEM_CONVS[name][2]
+    elif name in MAX_POOLS:
+      stride = MAX_POOLS[name][1]
     if stride is not None:
       size = [_same_output_size(s, k) for s, k in zip(size, stride)]
     if name == endpoint:
@@ -196,8 +196,9 @@ class Unit3D(snt.Module):
     return net
 
 
-def _max_pool(inputs: tf.Tensor, window: Sequence[int],
-              stride: Sequence[int]) -> tf.Tensor:
+def max_pool3d_same(inputs: tf.Tensor, window: Sequence[int],
+                    stride: Sequence[int]) -> tf.Tensor:
+  """Max pool [B, T, H, W, C] with TF `SAME` padding (window, stride: [T, H, W])."""
   return tf.nn.max_pool3d(
       inputs, ksize=[1, *window, 1], strides=[1, *stride, 1], padding='SAME')
 
@@ -213,7 +214,7 @@ class InceptionBlock(snt.Module):
 
     Args:
       channels: Output channels of the six units, in the order of
-        `_MIXED_BLOCKS`' rows.
+        `MIXED_BLOCKS`' rows.
       branch_2_conv_name: Module name of Branch_2's 3x3x3 convolution.
       name: Module name, e.g. 'Mixed_4b'.
     """
@@ -245,7 +246,7 @@ class InceptionBlock(snt.Module):
       net = inputs
       if index == 3:
         # Branch_3 starts with a stride-1 3x3x3 max pool ('MaxPool3d_0a_3x3').
-        net = _max_pool(net, (3, 3, 3), (1, 1, 1))
+        net = max_pool3d_same(net, (3, 3, 3), (1, 1, 1))
       for unit in units:
         net = unit(net, is_training=is_training)
       outputs.append(net)
@@ -370,16 +371,16 @@ class InceptionI3d(snt.Module):
     # is the TF2 checkpoint key, so treat these names as API.
     with self.name_scope:
       for endpoint in self._endpoints:
-        if endpoint in _STEM_CONVS:
-          channels, kernel, stride = _STEM_CONVS[endpoint]
+        if endpoint in STEM_CONVS:
+          channels, kernel, stride = STEM_CONVS[endpoint]
           setattr(self, endpoint,
                   Unit3D(channels, kernel, stride, name=endpoint))
-        elif endpoint in _MIXED_BLOCKS:
+        elif endpoint in MIXED_BLOCKS:
           setattr(
               self, endpoint,
               InceptionBlock(
-                  _MIXED_BLOCKS[endpoint],
-                  branch_2_conv_name=_BRANCH_2_CONV_NAMES.get(
+                  MIXED_BLOCKS[endpoint],
+                  branch_2_conv_name=BRANCH_2_CONV_NAMES.get(
                       endpoint, 'Conv3d_0b_3x3'),
                   name=endpoint))
         elif endpoint == 'Logits':
@@ -444,8 +445,8 @@ class InceptionI3d(snt.Module):
     end_points = {}
     net = inputs
     for endpoint in self._endpoints:
-      if endpoint in _MAX_POOLS:
-        net = _max_pool(net, *_MAX_POOLS[endpoint])
+      if endpoint in MAX_POOLS:
+        net = max_pool3d_same(net, *MAX_POOLS[endpoint])
       elif endpoint == 'Logits':
         net = self._logits(net, is_training, dropout_keep_prob)
       elif endpoint == 'Predictions':
