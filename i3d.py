@@ -198,7 +198,7 @@ class Unit3D(snt.Module):
 
 def max_pool3d_same(inputs: tf.Tensor, window: Sequence[int],
                     stride: Sequence[int]) -> tf.Tensor:
-  """Max pool [B, T, H, W, C] with TF `SAME` padding (window, stride: [T, H, W])."""
+  """Max-pools [B, T, H, W, C] with TF `SAME` padding; sizes are [T, H, W]."""
   return tf.nn.max_pool3d(
       inputs, ksize=[1, *window, 1], strides=[1, *stride, 1], padding='SAME')
 
