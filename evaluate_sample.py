@@ -796,21 +796,12 @@ def evaluate(eval_type: str,
 FLAGS = flags.FLAGS
 
 
-_FLAG_NAMES = ('eval_type', 'imagenet_pretrained', 'checkpoint_dir',
-               'rgb_sample', 'flow_sample', 'video', 'start_time', 'end_time',
-               'chunk_frames', 'output', 'overwrite')
-
-
 def _define_flags() -> None:
   """Defines the script's flags (only when run as a script).
 
-  Modules importing this one may then define flags of the same names. A
-  library module that defines its own command-line flags on import (e.g.
-  --video) would clash with these; the script's own take precedence.
+  The project's modules import each other, so each defines its command-line
+  flags only when it runs as a script; importing this one defines none.
   """
-  for name in _FLAG_NAMES:
-    if name in FLAGS:
-      delattr(FLAGS, name)
   flags.DEFINE_enum(
       'eval_type', 'joint', EVAL_TYPES,
       'Streams to run: rgb or flow (Kinetics-400), joint (both, logits '
