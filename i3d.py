@@ -409,6 +409,7 @@ class InceptionI3d(snt.Module):
       inputs: tf.Tensor,
       is_training: bool,
       dropout_keep_prob: float = 1.0,
+      dropout_seed: Optional[tf.Tensor] = None,
   ) -> Tuple[tf.Tensor, Dict[str, tf.Tensor]]:
     """Runs the network up to `final_endpoint`.
 
@@ -421,6 +422,9 @@ class InceptionI3d(snt.Module):
       dropout_keep_prob: Probability of *keeping* an activation in the
         dropout before the logits. As in the original, dropout is applied
         whenever it is below 1, whatever `is_training` says.
+      dropout_seed: Optional int32 [2] seed for a stateless dropout mask, so
+        that a training run resumed from a checkpoint draws the masks an
+        uninterrupted run would; by default the mask is stateful, as in TF1.
 
     Returns:
       `(output, end_points)`: the output of `final_endpoint` and a dict from
@@ -448,7 +452,7 @@ class InceptionI3d(snt.Module):
       if endpoint in MAX_POOLS:
         net = max_pool3d_same(net, *MAX_POOLS[endpoint])
       elif endpoint == 'Logits':
-        net = self._logits(net, is_training, dropout_keep_prob)
+        net = self._logits(net, is_training, dropout_keep_prob, dropout_seed)
       elif endpoint == 'Predictions':
         net = tf.nn.softmax(net)
       else:
@@ -456,8 +460,11 @@ class InceptionI3d(snt.Module):
       end_points[endpoint] = net
     return net, end_points
 
-  def _logits(self, net: tf.Tensor, is_training: bool,
-              dropout_keep_prob: float) -> tf.Tensor:
+  def _logits(self,
+              net: tf.Tensor,
+              is_training: bool,
+              dropout_keep_prob: float,
+              dropout_seed: Optional[tf.Tensor] = None) -> tf.Tensor:
     net = tf.nn.avg_pool3d(
         net,
         ksize=[1, *LOGITS_POOL_WINDOW, 1],
@@ -465,7 +472,11 @@ class InceptionI3d(snt.Module):
         padding='VALID')
     if not (isinstance(dropout_keep_prob, (int, float)) and
             dropout_keep_prob == 1.):
-      net = tf.nn.dropout(net, rate=1. - dropout_keep_prob)
+      if dropout_seed is None:
+        net = tf.nn.dropout(net, rate=1. - dropout_keep_prob)
+      else:
+        net = tf.nn.experimental.stateless_dropout(
+            net, rate=1. - dropout_keep_prob, seed=dropout_seed)
     logits = self.Logits(net, is_training=is_training)
     if self._spatial_squeeze:
       logits = tf.squeeze(logits, axis=[2, 3])

@@ -294,6 +294,23 @@ class I3dDropoutTest(tf.test.TestCase):
       self.model._logits(self.features, False, 0.5)
     self.assertEqual(dropout.call_args.kwargs['rate'], 0.5)
 
+  def test_seeded_dropout_is_reproducible(self):
+    seed = tf.constant([3, 4])
+    first = self.model._logits(self.features, False, 0.5, dropout_seed=seed)
+    again = self.model._logits(self.features, False, 0.5, dropout_seed=seed)
+    other = self.model._logits(self.features, False, 0.5,
+                               dropout_seed=tf.constant([3, 5]))
+    self.assertAllEqual(first, again)
+    self.assertNotAllClose(first, other)
+    # Same mask through the whole network as through the head alone.
+    clip = _small_clip(batch=1, frames=9)
+    logits, end_points = self.model(
+        clip, is_training=False, dropout_keep_prob=0.5, dropout_seed=seed)
+    self.assertAllClose(
+        logits,
+        self.model._logits(end_points['Mixed_5c'], False, 0.5, seed),
+        atol=1e-5)
+
   def test_bad_keep_probability(self):
     for keep in (0.0, -0.1, 1.5):
       with self.assertRaisesRegex(ValueError, 'keep probability'):

@@ -41,6 +41,7 @@ setuptools.setup(
         'opencv-contrib-python-headless>=4.8',
         'pillow>=9.0',
         'tensorflow>=2.15',
+        'ml-collections>=1.0',
         'tqdm>=4.60',
     ],
     extras_require={

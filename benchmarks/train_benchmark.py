@@ -1,0 +1,119 @@
+r"""Training step time and clips per second of I3D with the paper's recipe.
+
+I3D: Carreira & Zisserman, "Quo Vadis, Action Recognition? A New Model and
+the Kinetics Dataset", CVPR 2017.
+
+Times `train.make_train_step` -- the full network (to 'Logits'), BatchNorm in
+training mode, dropout 0.5, softmax cross-entropy, gradients, all-reduce and
+the momentum-SGD update -- on random clips of the paper's training size
+(batch 6 per replica of 64x224x224 frames) under `tf.distribute.
+MirroredStrategy` over the machine's GPUs, or its CPU if it has none. The
+input is a repeated in-memory batch, so the figures exclude decoding (the
+training pipeline reads preprocessed clips from its cache).
+
+Prints the median and fastest step time over `--steps` timed steps after
+`--warmup` untimed ones (tracing, allocation), the clips per second, the
+process CPU time per step (all threads; on a shared machine, wall time over
+CPU time shows how much other processes took) and the 1-minute load
+average seen during the runs.
+
+Usage:
+  python benchmarks/train_benchmark.py --batch_size=6 --num_frames=64 --steps=3
+"""
+
+import os
+import platform
+import statistics
+import sys
+import time
+
+from absl import app
+from absl import flags
+import tensorflow as tf
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import train  # pylint: disable=g-import-not-at-top
+import train_data  # pylint: disable=g-import-not-at-top
+
+_BATCH_SIZE = flags.DEFINE_integer(
+    'batch_size', 6, 'Clips per replica (6 in the paper).')
+_NUM_FRAMES = flags.DEFINE_integer(
+    'num_frames', 64, 'Frames per clip (64 in the paper).')
+_CROP_SIZE = flags.DEFINE_integer('crop_size', 224, 'Frame side.')
+_STREAM = flags.DEFINE_enum('stream', 'rgb', ['rgb', 'flow'],
+                            'Input stream: rgb (3 channels) or flow (2).')
+_NUM_CLASSES = flags.DEFINE_integer('num_classes', 400, 'Output classes.')
+_STEPS = flags.DEFINE_integer('steps', 3, 'Timed training steps.')
+_WARMUP = flags.DEFINE_integer(
+    'warmup', 1, 'Untimed steps first (the first one traces the function).')
+
+
+def _device_name() -> str:
+  gpus = tf.config.list_physical_devices('GPU')
+  if gpus:
+    details = tf.config.experimental.get_device_details(gpus[0])
+    return f'{len(gpus)} x {details.get("device_name", "GPU")}'
+  try:
+    with open('/proc/cpuinfo') as f:
+      for line in f:
+        if line.startswith('model name'):
+          return f'CPU: {line.split(":", 1)[1].strip()} ({os.cpu_count()} cores)'
+  except OSError:
+    pass
+  return f'CPU: {platform.processor()} ({os.cpu_count()} cores)'
+
+
+def main(argv):
+  del argv
+  strategy = tf.distribute.MirroredStrategy()
+  replicas = strategy.num_replicas_in_sync
+  global_batch = _BATCH_SIZE.value * replicas
+  channels = train_data.STREAM_CHANNELS[_STREAM.value]
+  model, optimizer, step_var = train.create_training_state(
+      strategy, _NUM_CLASSES.value, 'Logits', channels, momentum=0.9,
+      weight_decay=1e-7, seed=0)
+  step = train.make_train_step(
+      strategy, model, optimizer, step_var,
+      lambda s: tf.constant(1e-3), global_batch, keep_prob=0.5, seed=0)
+
+  shape = [_BATCH_SIZE.value, _NUM_FRAMES.value, _CROP_SIZE.value,
+           _CROP_SIZE.value, channels]
+
+  def dataset_fn(context):
+    del context
+    clips = tf.random.stateless_uniform(shape, [0, 1], -1., 1.)
+    labels = tf.random.stateless_uniform([shape[0]], [0, 2], 0,
+                                         _NUM_CLASSES.value, tf.int32)
+    return tf.data.Dataset.from_tensors((clips, labels)).repeat()
+
+  iterator = iter(strategy.distribute_datasets_from_function(dataset_fn))
+  print(f'Device: {_device_name()}; {replicas} replica(s) x '
+        f'{_BATCH_SIZE.value} clips of {_NUM_FRAMES.value}x{_CROP_SIZE.value}x'
+        f'{_CROP_SIZE.value}x{channels} ({_STREAM.value}); TF {tf.__version__}')
+  for i in range(_WARMUP.value):
+    start = time.perf_counter()
+    float(step(iterator)[0])
+    print(f'  warm-up step {i + 1}: {time.perf_counter() - start:.2f} s')
+  times = []
+  cpu_times = []
+  loads = [os.getloadavg()[0]]
+  for i in range(_STEPS.value):
+    start, cpu_start = time.perf_counter(), time.process_time()
+    loss = float(step(iterator)[0])
+    times.append(time.perf_counter() - start)
+    cpu_times.append(time.process_time() - cpu_start)
+    loads.append(os.getloadavg()[0])
+    print(f'  step {i + 1}: {times[-1]:.2f} s, process CPU time '
+          f'{cpu_times[-1]:.2f} s (loss {loss:.3f})')
+  median = statistics.median(times)
+  print(f'Training step (global batch {global_batch}): median {median:.2f} s, '
+        f'fastest {min(times):.2f} s over {len(times)} steps; '
+        f'{global_batch / median:.3f} clips/s (median), '
+        f'{global_batch / min(times):.3f} clips/s (fastest); process CPU time '
+        f'{statistics.median(cpu_times):.1f} s per step (all threads); load '
+        f'average {min(loads):.1f}-{max(loads):.1f} on {os.cpu_count()} '
+        'CPUs.')
+
+
+if __name__ == '__main__':
+  app.run(main)

@@ -1,0 +1,517 @@
+"""Training and evaluation input pipeline for I3D.
+
+Implements the data side of the training recipe of
+
+  Joao Carreira, Andrew Zisserman.
+  "Quo Vadis, Action Recognition? A New Model and the Kinetics Dataset."
+  CVPR 2017. https://arxiv.org/abs/1705.07750
+
+as the kinetics-i3d README describes it: frames at 25 fps, the smaller side
+resized to 256, random 224x224 crops and random temporal windows for
+training, centre crops for evaluation, videos looped when shorter than the
+window. Left-right flips augment both streams; flipping a flow field also
+negates its horizontal component.
+
+Decoding, and above all TV-L1 flow, are expensive, so every video is
+preprocessed once (by `preprocess.py`, in a parallel `tf.data` pass) into an
+on-disk cache of uint8 arrays:
+
+* RGB: [T, H, W, 3] frames at 25 fps, smaller side `resize`;
+* flow: [T - 1, H, W, 2] TV-L1 fields (frame t -> t + 1) at that size,
+  quantised to 8 bits over [-20, 20] pixels as the paper's pipeline stored
+  them (`preprocess.quantize_flow`).
+
+Training clips are a pure function of `(seed, step, slot)` (which video,
+window, crop and flip), so that a resumed run reads exactly the clips an
+uninterrupted run would have read, however many workers prefetch them.
+"""
+
+import dataclasses
+import functools
+import hashlib
+import os
+import re
+import tempfile
+from typing import List, Optional, Sequence, Tuple
+
+from absl import logging
+import numpy as np
+import tensorflow as tf
+
+import preprocess
+
+STREAMS = ('rgb', 'flow')
+STREAM_CHANNELS = {'rgb': 3, 'flow': 2}
+VIDEO_EXTENSIONS = ('.avi', '.mp4', '.mkv', '.mov', '.webm', '.mpg', '.mpeg',
+                    '.m4v', '.ogv')
+# Bump when the cached arrays change meaning, so stale caches are not reused.
+CACHE_VERSION = 1
+
+
+class DatasetError(ValueError):
+  """A dataset that cannot be used: no videos, bad labels, bad split file."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Example:
+  """One labelled video."""
+  path: str
+  label: int
+
+
+@dataclasses.dataclass(frozen=True)
+class CachedExample:
+  """A labelled video with its preprocessed array in the cache."""
+  path: str
+  label: int
+  cache_path: str
+
+
+def _is_video(name: str) -> bool:
+  return name.lower().endswith(VIDEO_EXTENSIONS)
+
+
+def list_video_folder(root: str) -> Tuple[List[Example], List[str]]:
+  """Lists a UCF101-style folder: one subfolder of videos per class.
+
+  Classes are the subfolder names in sorted order; label i is the i-th.
+
+  Args:
+    root: The dataset folder.
+
+  Returns:
+    `(examples, class_names)`, examples sorted by path.
+
+  Raises:
+    DatasetError: If `root` is not a folder or holds no videos.
+  """
+  if not os.path.isdir(root):
+    raise DatasetError(f'Dataset folder {root!r} does not exist; pass a folder '
+                       'with one subfolder of videos per class.')
+  class_names = sorted(
+      d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)))
+  examples = []
+  for label, name in enumerate(class_names):
+    folder = os.path.join(root, name)
+    for dirpath, _, files in sorted(os.walk(folder)):
+      for f in sorted(files):
+        if _is_video(f):
+          examples.append(Example(os.path.join(dirpath, f), label))
+  if not examples:
+    raise DatasetError(
+        f'Dataset folder {root!r} holds no videos (looked for '
+        f'{", ".join(VIDEO_EXTENSIONS)} files in class subfolders, found '
+        f'{len(class_names)} subfolders). Expected root/<class>/<video>.')
+  return examples, class_names
+
+
+def read_split_file(path: str,
+                    video_root: Optional[str] = None,
+                    label_offset: int = 0,
+                    class_names: Optional[Sequence[str]] = None
+                   ) -> List[Example]:
+  """Reads a split file of `path label` lines (or bare `path` lines).
+
+  Blank lines and lines starting with '#' are ignored. Relative video paths
+  are relative to `video_root`, or to the split file's folder if None. A line
+  without an integer label (UCF101's `testlist0*.txt`) takes the position of
+  the video's parent folder in `class_names`.
+
+  Args:
+    path: The split file.
+    video_root: Folder that relative video paths start from.
+    label_offset: Subtracted from every explicit label (1 for UCF101's
+      1-based `trainlist0*.txt`).
+    class_names: Class folder names in label order, for bare paths.
+
+  Returns:
+    The examples, in file order.
+
+  Raises:
+    DatasetError: If the file is missing, a line is malformed, or it lists no
+      videos.
+  """
+  if not os.path.isfile(path):
+    raise DatasetError(f'Split file {path!r} does not exist.')
+  if video_root is None:
+    video_root = os.path.dirname(os.path.abspath(path))
+  classes = {name: i for i, name in enumerate(class_names or ())}
+  examples = []
+  with open(path) as f:
+    for line_number, line in enumerate(f, start=1):
+      line = line.strip()
+      if not line or line.startswith('#'):
+        continue
+      parts = line.rsplit(maxsplit=1)
+      if len(parts) == 2 and re.fullmatch(r'[-+]?\d+', parts[1]):
+        video, label = parts[0], int(parts[1]) - label_offset
+      else:
+        video = line
+        folder = os.path.basename(os.path.dirname(video))
+        if folder not in classes:
+          raise DatasetError(
+              f'{path}:{line_number}: expected "<video path> <integer label>"'
+              f', or a path inside one of the class folders of the video '
+              f'root; got {line!r}.')
+        label = classes[folder]
+      if not os.path.isabs(video):
+        video = os.path.join(video_root, video)
+      examples.append(Example(video, label))
+  if not examples:
+    raise DatasetError(f'Split file {path!r} lists no videos.')
+  return examples
+
+
+def check_labels(examples: Sequence[Example], num_classes: int,
+                 source: str) -> None:
+  """Raises DatasetError naming the first label outside [0, num_classes)."""
+  for example in examples:
+    if not 0 <= example.label < num_classes:
+      raise DatasetError(
+          f'{source}: label {example.label} of {example.path!r} is outside '
+          f'[0, {num_classes}); set num_classes to the number of classes (or '
+          'label_offset=1 for 1-based labels).')
+
+
+def preprocess_video(path: str, stream: str, resize: int,
+                     flow_workers: Optional[int] = None) -> np.ndarray:
+  """Decodes a video and returns the uint8 array the cache stores.
+
+  Args:
+    path: A video file.
+    stream: 'rgb' or 'flow'.
+    resize: Length of the smaller side after resizing (256 in the paper).
+    flow_workers: Processes for TV-L1 (None: every CPU; 1: this thread).
+
+  Returns:
+    uint8 [T, H, W, 3] frames (RGB) or [T - 1, H, W, 2] quantised flow, with
+    min(H, W) == resize.
+
+  Raises:
+    preprocess.PreprocessError: If the video cannot be decoded.
+  """
+  frames, _ = preprocess.decode_video(path, fps=25.)
+  frames = preprocess.resize_smallest_side(frames, resize)
+  if stream == 'rgb':
+    return np.ascontiguousarray(frames, dtype=np.uint8)
+  if len(frames) < 2:
+    raise preprocess.PreprocessError(
+        f'{path}: flow needs at least 2 frames, got {len(frames)}.')
+  return preprocess.quantize_flow(
+      preprocess.compute_tvl1_flow(frames, num_workers=flow_workers))
+
+
+def cache_file(cache_dir: str, video_path: str, stream: str,
+               resize: int) -> str:
+  """Cache file of a video: keyed on its path, size, mtime and settings."""
+  path = os.path.abspath(video_path)
+  stat = os.stat(path)
+  key = f'{CACHE_VERSION}|{path}|{stat.st_size}|{stat.st_mtime_ns}|{stream}|'
+  key += str(resize)
+  digest = hashlib.sha256(key.encode()).hexdigest()[:24]
+  stem = os.path.splitext(os.path.basename(path))[0]
+  return os.path.join(cache_dir, stream, f'{stem}-{digest}.npy')
+
+
+def _save_npy_atomically(array: np.ndarray, path: str) -> None:
+  directory = os.path.dirname(path)
+  fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-', suffix='.npy')
+  try:
+    with os.fdopen(fd, 'wb') as f:
+      np.save(f, array, allow_pickle=False)
+    os.replace(tmp, path)
+  except BaseException:
+    if os.path.exists(tmp):
+      os.remove(tmp)
+    raise
+
+
+def build_cache(examples: Sequence[Example],
+                cache_dir: str,
+                stream: str,
+                resize: int = 256,
+                min_frames: int = 1,
+                parallelism: Optional[int] = None) -> List[CachedExample]:
+  """Preprocesses every video not yet in the cache; skips unreadable ones.
+
+  Runs as a `tf.data` map over the videos. A video that fails to decode (or
+  is too short) is logged, counted and left out.
+
+  Args:
+    examples: The videos to preprocess.
+    cache_dir: Cache folder (created if needed).
+    stream: 'rgb' or 'flow'.
+    resize: Smaller side after resizing.
+    min_frames: Fewest cached frames (or flow fields) a usable video has.
+    parallelism: Videos preprocessed at once. None: AUTOTUNE for RGB; for
+      flow one video at a time, its TV-L1 frame pairs spread over processes
+      on every CPU. With a number, flow runs TV-L1 in each video's thread.
+
+  Returns:
+    The usable examples, in the order given, with their cache files.
+
+  Raises:
+    DatasetError: If no video could be read.
+  """
+  if stream not in STREAMS:
+    raise ValueError(f'stream must be one of {STREAMS}, got {stream!r}.')
+  os.makedirs(os.path.join(cache_dir, stream), exist_ok=True)
+  targets = []
+  errors = {}
+  for index, example in enumerate(examples):
+    try:
+      targets.append(cache_file(cache_dir, example.path, stream, resize))
+    except OSError as e:
+      errors[index] = f'cannot stat: {e}'
+      targets.append('')
+
+  def fill(index: np.ndarray) -> np.ndarray:
+    index = int(index)
+    target = targets[index]
+    if not target:
+      return np.int64(0)
+    if not os.path.exists(target):
+      try:
+        array = preprocess_video(examples[index].path, stream, resize,
+                                 flow_workers)
+      except (preprocess.PreprocessError, OSError, ValueError) as e:
+        errors[index] = str(e)
+        return np.int64(0)
+      _save_npy_atomically(array, target)
+      num_frames = len(array)
+    else:
+      num_frames = len(np.load(target, mmap_mode='r', allow_pickle=False))
+    if num_frames < min_frames:
+      errors[index] = f'only {num_frames} frames after preprocessing'
+      return np.int64(0)
+    return np.int64(num_frames)
+
+  if stream == 'flow' and parallelism is None:
+    parallelism, flow_workers = 1, None
+  else:
+    parallelism, flow_workers = parallelism or tf.data.AUTOTUNE, 1
+  dataset = tf.data.Dataset.range(len(examples)).map(
+      lambda i: tf.numpy_function(fill, [i], tf.int64, stateful=True),
+      num_parallel_calls=parallelism,
+      deterministic=True)
+  lengths = [int(n) for n in dataset.as_numpy_iterator()]
+  kept = [
+      CachedExample(e.path, e.label, targets[i])
+      for i, (e, n) in enumerate(zip(examples, lengths))
+      if n > 0 and i not in errors
+  ]
+  for index in sorted(errors):
+    logging.warning('Skipping unreadable video %s: %s', examples[index].path,
+                    errors[index])
+  logging.info('%s cache in %s: %d usable videos, %d skipped.', stream,
+               cache_dir, len(kept), len(errors))
+  if not kept:
+    raise DatasetError(
+        f'None of the {len(examples)} videos could be read (first error: '
+        f'{examples[min(errors)].path}: {errors[min(errors)]}).')
+  return kept
+
+
+def _window(length: int, num_frames: int, start: int) -> np.ndarray:
+  # Short videos are looped, as in the paper.
+  return (start + np.arange(num_frames)) % length
+
+
+def to_model_input(clip: np.ndarray, stream: str, flip: bool) -> np.ndarray:
+  """Converts a cached uint8 clip to float32 model input in [-1, 1].
+
+  Args:
+    clip: uint8 [T, H, W, C] from the cache.
+    stream: 'rgb' or 'flow'.
+    flip: Whether to flip left-right (negating the flow's x component).
+
+  Returns:
+    float32 [T, H, W, C] in [-1, 1].
+  """
+  if stream == 'rgb':
+    out = preprocess.scale_rgb(clip)
+  else:
+    out = preprocess.dequantize_flow(clip) / np.float32(preprocess.FLOW_BOUND)
+  if flip:
+    out = out[:, :, ::-1]
+    if stream == 'flow':
+      # A mirrored video moves the other way horizontally.
+      out = out * np.array([-1., 1.], np.float32)
+  return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def train_clip(array: np.ndarray, num_frames: int, crop_size: int,
+               rng: np.random.Generator) -> Tuple[np.ndarray, bool]:
+  """Draws a random window, random crop and random flip from a cached array.
+
+  Args:
+    array: uint8 [T, H, W, C] with H, W >= crop_size.
+    num_frames: Window length (looping videos shorter than it).
+    crop_size: Side of the square crop.
+    rng: Source of randomness.
+
+  Returns:
+    `(clip, flip)`: uint8 [num_frames, crop_size, crop_size, C] and whether to
+    flip it.
+  """
+  length, height, width = array.shape[:3]
+  start = int(rng.integers(0, max(length - num_frames, 0) + 1))
+  top = int(rng.integers(0, height - crop_size + 1))
+  left = int(rng.integers(0, width - crop_size + 1))
+  flip = bool(rng.integers(0, 2))
+  clip = array[_window(length, num_frames, start), top:top + crop_size,
+               left:left + crop_size]
+  return clip, flip
+
+
+def eval_clip(array: np.ndarray, num_frames: int, crop_size: int,
+              min_frames: int = 1) -> np.ndarray:
+  """Centre crop and centre window.
+
+  Args:
+    array: uint8 [T, H, W, C].
+    num_frames: Window length; 0 for the whole video.
+    crop_size: Side of the square centre crop.
+    min_frames: With `num_frames` 0, videos shorter than this are looped to
+      this length (the network's minimum clip).
+
+  Returns:
+    uint8 [T', crop_size, crop_size, C].
+  """
+  length, height, width = array.shape[:3]
+  if num_frames <= 0:
+    indices = _window(length, max(length, min_frames), 0)
+  else:
+    indices = _window(length, num_frames, max(length - num_frames, 0) // 2)
+  top = (height - crop_size) // 2
+  left = (width - crop_size) // 2
+  return array[indices, top:top + crop_size, left:left + crop_size]
+
+
+@functools.lru_cache(maxsize=4)
+def _epoch_order(seed: int, epoch: int, size: int) -> np.ndarray:
+  return np.random.default_rng([seed, epoch, size]).permutation(size)
+
+
+def train_example(examples: Sequence[CachedExample], step: int, slot: int,
+                  global_batch_size: int, seed: int) -> int:
+  """Index of the video in `slot` of the global batch of `step`."""
+  position = step * global_batch_size + slot
+  epoch, index = divmod(position, len(examples))
+  return int(_epoch_order(seed, epoch, len(examples))[index])
+
+
+def train_dataset(examples: Sequence[CachedExample],
+                  stream: str,
+                  num_frames: int,
+                  crop_size: int,
+                  per_replica_batch_size: int,
+                  num_replicas: int,
+                  replica_ids: Sequence[int],
+                  start_step: int,
+                  num_steps: int,
+                  seed: int,
+                  parallelism: Optional[int] = None) -> tf.data.Dataset:
+  """Training batches for some replicas, for steps [start_step, num_steps).
+
+  The global batch of a step has `per_replica_batch_size * num_replicas`
+  slots; replica r takes slots [r * b, (r + 1) * b). The dataset yields, for
+  each step, one batch per replica in `replica_ids`, in that order (which is
+  how `tf.distribute` hands consecutive elements to a worker's replicas).
+
+  Args:
+    examples: Cached training videos.
+    stream: 'rgb' or 'flow'.
+    num_frames: Frames per clip.
+    crop_size: Crop side (224 in the paper).
+    per_replica_batch_size: Clips per replica per step (6 in the paper).
+    num_replicas: Replicas in sync across all workers.
+    replica_ids: The replicas this input pipeline feeds.
+    start_step: First step (the restored step when resuming).
+    num_steps: Step to stop before.
+    seed: Seed of the video order, windows, crops and flips.
+    parallelism: Clips prepared at once; None for AUTOTUNE.
+
+  Returns:
+    A dataset of `(clips, labels)`: float32 [b, num_frames, crop_size,
+    crop_size, C] in [-1, 1] and int32 [b].
+  """
+  global_batch = per_replica_batch_size * num_replicas
+  channels = STREAM_CHANNELS[stream]
+  slots = np.concatenate([
+      np.arange(r * per_replica_batch_size, (r + 1) * per_replica_batch_size)
+      for r in replica_ids
+  ]).astype(np.int64)
+
+  def load(step: np.ndarray, slot: np.ndarray):
+    step, slot = int(step), int(slot)
+    example = examples[train_example(examples, step, slot, global_batch,
+                                     seed)]
+    array = np.load(example.cache_path, mmap_mode='r', allow_pickle=False)
+    rng = np.random.default_rng([seed, step, slot])
+    clip, flip = train_clip(array, num_frames, crop_size, rng)
+    return to_model_input(clip, stream, flip), np.int32(example.label)
+
+  def load_tensors(step, slot):
+    clip, label = tf.numpy_function(load, [step, slot],
+                                    (tf.float32, tf.int32), stateful=False)
+    clip.set_shape([num_frames, crop_size, crop_size, channels])
+    label.set_shape([])
+    return clip, label
+
+  steps = tf.data.Dataset.range(start_step, num_steps)
+  pairs = steps.flat_map(lambda step: tf.data.Dataset.from_tensor_slices(
+      slots).map(lambda slot: (step, slot)))
+  return pairs.map(
+      load_tensors,
+      num_parallel_calls=parallelism or tf.data.AUTOTUNE,
+      deterministic=True).batch(
+          per_replica_batch_size, drop_remainder=True).prefetch(2)
+
+
+def eval_dataset(examples: Sequence[CachedExample],
+                 stream: str,
+                 num_frames: int,
+                 crop_size: int,
+                 batch_size: int = 1,
+                 min_frames: int = 1) -> tf.data.Dataset:
+  """Evaluation batches in `examples` order: centre crops, no flips.
+
+  Args:
+    examples: Cached evaluation videos.
+    stream: 'rgb' or 'flow'.
+    num_frames: Frames of the centre window; 0 for the whole video (as the
+      paper evaluates), which needs `batch_size` 1.
+    crop_size: Crop side.
+    batch_size: Clips per batch.
+    min_frames: Whole videos shorter than this are looped to this length.
+
+  Returns:
+    A dataset of `(clips, labels, indices)`: float32 [B, T, crop, crop, C],
+    int32 [B] and the int64 [B] positions in `examples`.
+
+  Raises:
+    ValueError: If whole videos are asked for with a batch above 1.
+  """
+  if num_frames <= 0 and batch_size != 1:
+    raise ValueError('Whole-video evaluation (num_frames=0) needs batch size '
+                     f'1, got {batch_size}.')
+  channels = STREAM_CHANNELS[stream]
+
+  def load(index: np.ndarray):
+    example = examples[int(index)]
+    array = np.load(example.cache_path, mmap_mode='r', allow_pickle=False)
+    clip = eval_clip(array, num_frames, crop_size, min_frames)
+    return to_model_input(clip, stream, False), np.int32(example.label)
+
+  def load_tensors(index):
+    clip, label = tf.numpy_function(load, [index], (tf.float32, tf.int32),
+                                    stateful=False)
+    clip.set_shape([num_frames if num_frames > 0 else None, crop_size,
+                    crop_size, channels])
+    label.set_shape([])
+    return clip, label, index
+
+  return tf.data.Dataset.range(len(examples)).map(
+      load_tensors, num_parallel_calls=tf.data.AUTOTUNE,
+      deterministic=True).batch(batch_size).prefetch(2)
