@@ -45,7 +45,7 @@ setuptools.setup(
         'tqdm>=4.60',
     ],
     extras_require={
-        'beam': ['apache-beam>=2.50'],
+        'beam': ['apache-beam>=2.77'],
         'test': ['pytest>=7.0'],
     },
 )
