@@ -60,6 +60,8 @@ from absl import app
 from absl import flags
 import numpy as np
 
+import atomic_files
+
 
 class AssetError(RuntimeError):
   """A pinned asset could not be fetched, verified or converted."""
@@ -105,22 +107,9 @@ def _remove_quietly(path: str) -> None:
 
 
 def _write_bytes_atomically(data: bytes, path: str) -> None:
-  """Writes `data` to `path` via a temporary file in the same folder."""
-  folder = os.path.dirname(os.path.abspath(path))
-  os.makedirs(folder, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(
-      prefix='.' + os.path.basename(path) + '.', suffix='.tmp', dir=folder)
-  try:
-    with os.fdopen(fd, 'wb') as f:
-      f.write(data)
-    # mkstemp makes the file private (0600); give it the usual permissions.
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    os.replace(tmp, path)
-  except BaseException:
-    _remove_quietly(tmp)
-    raise
+  """Writes `data` to `path` atomically, creating its folder."""
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  atomic_files.write_bytes(path, data)
 
 
 # Files verified in this process, keyed by path, as (size, mtime_ns): hashing

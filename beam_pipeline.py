@@ -79,9 +79,10 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
 
+import atomic_files
 import extract_features
 
-_TMP_MARK = '.tmp-'
+_TMP_MARK = atomic_files.TMP_MARK
 
 
 def _is_remote(path: str) -> bool:

@@ -22,6 +22,7 @@ from absl.testing import parameterized
 import numpy as np
 import tensorflow as tf
 
+import assets
 import checkpoints
 import i3d
 import reference_forward
@@ -38,14 +39,8 @@ REPO_ROOT = os.path.dirname(os.path.abspath(__file__))
 
 def write_original_checkpoint(tensors, prefix):
   """Writes {name: array} as a TF1-style checkpoint (no object graph)."""
-  os.makedirs(os.path.dirname(prefix), exist_ok=True)
-  names = sorted(tensors)
-  tf.raw_ops.SaveV2(
-      prefix=prefix,
-      tensor_names=names,
-      shape_and_slices=[''] * len(names),
-      tensors=[tf.convert_to_tensor(tensors[n]) for n in names])
-  return prefix
+  return assets.write_tf1_checkpoint(tensors, prefix, overwrite=True,
+                                     write_state_file=False)
 
 
 def random_clip(shape, seed):

@@ -64,7 +64,6 @@ import contextlib
 import dataclasses
 import os
 import sys
-import tempfile
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from absl import app
@@ -74,6 +73,7 @@ import tensorflow as tf
 import tqdm
 
 import assets
+import atomic_files
 import checkpoints
 import i3d
 import preprocess
@@ -231,26 +231,14 @@ def write_atomically(text: str, path: str, overwrite: bool) -> None:
     EvaluationError: If `path` exists and not `overwrite`, or its folder does
       not exist.
   """
-  if os.path.exists(path) and not overwrite:
-    raise EvaluationError(f'--output: {path} exists; pass --overwrite to '
-                          'replace it.')
   folder = os.path.dirname(os.path.abspath(path))
   if not os.path.isdir(folder):
     raise EvaluationError(f'--output: folder {folder} does not exist.')
-  fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(path) + '.',
-                             dir=folder)
   try:
-    with os.fdopen(fd, 'w') as f:
-      f.write(text)
-    # mkstemp makes the file private; give it the usual umask permissions.
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    os.replace(tmp, path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.remove(tmp)
-    raise
+    atomic_files.write_text(path, text, overwrite=overwrite)
+  except FileExistsError:
+    raise EvaluationError(f'--output: {path} exists; pass --overwrite to '
+                          'replace it.') from None
 
 
 # ---------------------------------------------------------------------------

@@ -67,7 +67,6 @@ import io
 import json
 import os
 import sys
-import tempfile
 import time
 from typing import (Any, Callable, Dict, Iterable, Iterator, List, Mapping,
                     Optional, Sequence, Tuple)
@@ -78,6 +77,7 @@ from absl import logging
 import numpy as np
 import tensorflow as tf
 
+import atomic_files
 import i3d
 
 # Frames are resampled to the rate the checkpoints were trained at.
@@ -101,7 +101,7 @@ PREMADE_SUFFIXES = {'rgb': '_rgb.npy', 'flow': '_flow.npy'}
 RECORDS_DIR = 'records'
 MANIFEST_NAME = 'manifest.jsonl'
 CONFIG_NAME = 'extraction_config.json'
-_TMP_MARK = '.tmp-'
+_TMP_MARK = atomic_files.TMP_MARK
 
 
 class ExtractionError(ValueError):
@@ -917,18 +917,6 @@ def _video_sources(path: str, config: ExtractionConfig):
 # ----------------------------------------------------------------------------
 
 
-_UMASK = []
-
-
-def _umask() -> int:
-  if not _UMASK:
-    # Reading the umask means setting it; done once, before worker threads.
-    mask = os.umask(0o022)
-    os.umask(mask)
-    _UMASK.append(mask)
-  return _UMASK[0]
-
-
 class LocalStorage:
   """Atomic file operations on the local file system.
 
@@ -954,31 +942,11 @@ class LocalStorage:
 
   def write_bytes(self, path: str, data: bytes) -> None:
     """Writes under a temporary name in the same folder, then renames."""
-    folder, name = os.path.split(path)
-    fd, tmp = tempfile.mkstemp(dir=folder or '.', prefix=f'.{name}{_TMP_MARK}')
-    try:
-      with os.fdopen(fd, 'wb') as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-      # mkstemp creates 0600 files; give the usual permissions instead.
-      os.chmod(tmp, 0o666 & ~_umask())
-      os.replace(tmp, path)
-    except BaseException:
-      try:
-        os.remove(tmp)
-      except OSError:
-        pass
-      raise
+    atomic_files.write_bytes(path, data)
 
   def remove_stale_temporaries(self, folder: str, name: str) -> None:
     """Removes temporaries of `name` a killed run left behind."""
-    for stale in glob.glob(os.path.join(glob.escape(folder),
-                                        f'.{glob.escape(name)}{_TMP_MARK}*')):
-      try:
-        os.remove(stale)
-      except OSError:
-        pass
+    atomic_files.remove_temporaries(os.path.join(folder, name))
 
 
 def output_names(key: str, config: ExtractionConfig) -> Dict[str, str]:

@@ -144,51 +144,71 @@ def min_num_frames() -> int:
   return num_frames
 
 
-class Unit3D(snt.Module):
-  """A 3D convolution, optionally followed by BatchNorm and an activation."""
+def original_batch_norm() -> snt.BatchNorm:
+  """BatchNorm as in the released graph: a learned offset and no scale."""
+  return snt.BatchNorm(
+      create_scale=False,
+      create_offset=True,
+      decay_rate=BATCH_NORM_DECAY,
+      eps=BATCH_NORM_EPS,
+      name='batch_norm')
+
+
+class ConvUnit(snt.Module):
+  """A `SAME` convolution, optionally followed by BatchNorm and an activation.
+
+  The common part of `Unit3D` and `inception_v1.Unit2D`, which only set the
+  number of spatial axes and the attribute that holds the convolution
+  ('conv_3d' / 'conv_2d'; attribute names are checkpoint keys).
+  """
+
+  NUM_SPATIAL_DIMS: int
+  CONV_ATTRIBUTE: str
 
   def __init__(self,
                output_channels: int,
-               kernel_shape: Sequence[int] = (1, 1, 1),
-               stride: Sequence[int] = (1, 1, 1),
+               kernel_shape: Optional[Sequence[int]] = None,
+               stride: Optional[Sequence[int]] = None,
                activation_fn: Optional[Callable[[tf.Tensor],
                                                 tf.Tensor]] = tf.nn.relu,
                use_batch_norm: bool = True,
                use_bias: bool = False,
-               name: str = 'unit_3d'):
+               name: Optional[str] = None):
     """Initializes the unit.
 
     Args:
       output_channels: Number of output channels.
-      kernel_shape: Kernel size [T, H, W].
-      stride: Stride [T, H, W].
+      kernel_shape: Kernel size, one per spatial axis ([T, H, W] for
+        `Unit3D`, [H, W] for `Unit2D`); default 1 on every axis.
+      stride: Stride, one per spatial axis; default 1 on every axis.
       activation_fn: Applied after BatchNorm; None for a linear unit.
       use_batch_norm: Whether BatchNorm (offset only) follows the conv.
       use_bias: Whether the convolution has a bias.
-      name: Module name (the checkpoint scope of the unit).
+      name: Module name (the checkpoint scope of the unit); default
+        'unit_3d' / 'unit_2d'.
     """
-    super().__init__(name=name)
+    ones = (1,) * self.NUM_SPATIAL_DIMS
+    super().__init__(name=name or f'unit_{self.NUM_SPATIAL_DIMS}d')
     self._activation_fn = activation_fn
     self._use_batch_norm = use_batch_norm
-    self.conv_3d = snt.Conv3D(
+    conv_class = {2: snt.Conv2D, 3: snt.Conv3D}[self.NUM_SPATIAL_DIMS]
+    setattr(self, self.CONV_ATTRIBUTE, conv_class(
         output_channels=output_channels,
-        kernel_shape=tuple(kernel_shape),
-        stride=tuple(stride),
+        kernel_shape=ones if kernel_shape is None else tuple(kernel_shape),
+        stride=ones if stride is None else tuple(stride),
         padding='SAME',
         with_bias=use_bias,
-        name='conv_3d')
-    self.batch_norm = None
-    if use_batch_norm:
-      self.batch_norm = snt.BatchNorm(
-          create_scale=False,
-          create_offset=True,
-          decay_rate=BATCH_NORM_DECAY,
-          eps=BATCH_NORM_EPS,
-          name='batch_norm')
+        name=self.CONV_ATTRIBUTE))
+    self.batch_norm = original_batch_norm() if use_batch_norm else None
+
+  @property
+  def conv(self) -> Union[snt.Conv2D, snt.Conv3D]:
+    """The convolution (also reachable as `conv_3d` / `conv_2d`)."""
+    return getattr(self, self.CONV_ATTRIBUTE)
 
   def __call__(self, inputs: tf.Tensor, is_training: bool) -> tf.Tensor:
-    """Applies the unit to `inputs` of shape [B, T, H, W, C]."""
-    net = self.conv_3d(inputs)
+    """Applies the unit to `inputs` of shape [B, (T,) H, W, C]."""
+    net = self.conv(inputs)
     if self.batch_norm is not None:
       net = self.batch_norm(net, is_training=is_training)
     if self._activation_fn is not None:
@@ -196,14 +216,63 @@ class Unit3D(snt.Module):
     return net
 
 
-def max_pool3d_same(inputs: tf.Tensor, window: Sequence[int],
-                    stride: Sequence[int]) -> tf.Tensor:
-  """Max-pools [B, T, H, W, C] with TF `SAME` padding; sizes are [T, H, W]."""
-  return tf.nn.max_pool3d(
-      inputs, ksize=[1, *window, 1], strides=[1, *stride, 1], padding='SAME')
+class Unit3D(ConvUnit):
+  """A 3D convolution over [T, H, W], optionally BatchNorm and activation."""
+
+  NUM_SPATIAL_DIMS = 3
+  CONV_ATTRIBUTE = 'conv_3d'
 
 
-class InceptionBlock(snt.Module):
+def max_pool_same(inputs: tf.Tensor, window: Union[int, Sequence[int]],
+                  stride: Union[int, Sequence[int]]) -> tf.Tensor:
+  """Max-pools with TF `SAME` padding over every spatial axis.
+
+  Args:
+    inputs: [B, T, H, W, C] clips or [B, H, W, C] images.
+    window: Pool size, one per spatial axis ([T, H, W] or [H, W]), or one
+      size for all.
+    stride: Stride, likewise.
+
+  Returns:
+    The pooled tensor, of the same rank.
+  """
+  # tf.nn.max_pool picks the 2D or 3D op from the rank of `inputs`.
+  return tf.nn.max_pool(inputs, ksize=window, strides=stride, padding='SAME')
+
+
+class InceptionBranches(snt.Module):
+  """Four branches of units on one input, concatenated on channels.
+
+  The forward pass shared by `InceptionBlock` and
+  `inception_v1.InceptionBlock2D`, whose constructors set the unit lists
+  `branch_0` ... `branch_3` (checkpoint keys). Branch_3 starts with a
+  parameter-free max pool, size 3 and stride 1 on every spatial axis
+  ('MaxPool3d_0a_3x3').
+  """
+
+  branch_0: Sequence[ConvUnit]
+  branch_1: Sequence[ConvUnit]
+  branch_2: Sequence[ConvUnit]
+  branch_3: Sequence[ConvUnit]
+
+  @property
+  def branches(self) -> Tuple[Sequence[ConvUnit], ...]:
+    return (self.branch_0, self.branch_1, self.branch_2, self.branch_3)
+
+  def __call__(self, inputs: tf.Tensor, is_training: bool) -> tf.Tensor:
+    """Applies the block to `inputs` of shape [B, (T,) H, W, C]."""
+    outputs = []
+    for index, units in enumerate(self.branches):
+      net = inputs
+      if index == 3:
+        net = max_pool_same(net, window=3, stride=1)
+      for unit in units:
+        net = unit(net, is_training=is_training)
+      outputs.append(net)
+    return tf.concat(outputs, axis=-1)
+
+
+class InceptionBlock(InceptionBranches):
   """The inflated Inception-v1 block: four branches concatenated on channels."""
 
   def __init__(self,
@@ -234,23 +303,6 @@ class InceptionBlock(snt.Module):
       ]
     with tf.name_scope('Branch_3'):
       self.branch_3 = [Unit3D(b3, name='Conv3d_0b_1x1')]
-
-  @property
-  def branches(self) -> Tuple[Sequence[Unit3D], ...]:
-    return (self.branch_0, self.branch_1, self.branch_2, self.branch_3)
-
-  def __call__(self, inputs: tf.Tensor, is_training: bool) -> tf.Tensor:
-    """Applies the block to `inputs` of shape [B, T, H, W, C]."""
-    outputs = []
-    for index, units in enumerate(self.branches):
-      net = inputs
-      if index == 3:
-        # Branch_3 starts with a stride-1 3x3x3 max pool ('MaxPool3d_0a_3x3').
-        net = max_pool3d_same(net, (3, 3, 3), (1, 1, 1))
-      for unit in units:
-        net = unit(net, is_training=is_training)
-      outputs.append(net)
-    return tf.concat(outputs, axis=4)
 
 
 def validate_inputs(inputs: Union[tf.Tensor, np.ndarray],
@@ -322,6 +374,38 @@ def validate_inputs(inputs: Union[tf.Tensor, np.ndarray],
           '%s: values reach %.3g, far outside the [-1, 1] range the '
           'checkpoints were trained on; rescale RGB with x / 127.5 - 1 and '
           'flow with clip(x, -20, 20) / 20.', name, max_abs)
+
+
+def check_dropout_keep_prob(dropout_keep_prob: float) -> None:
+  """Raises ValueError if a Python number is not a keep probability."""
+  if isinstance(dropout_keep_prob, (int, float)) and not (
+      0. < dropout_keep_prob <= 1.):
+    raise ValueError('dropout_keep_prob is a keep probability in (0, 1], '
+                     f'got {dropout_keep_prob!r}.')
+
+
+def dropout(inputs: tf.Tensor,
+            dropout_keep_prob: Union[float, tf.Tensor],
+            seed: Optional[tf.Tensor] = None) -> tf.Tensor:
+  """The original's dropout before the logits, given a *keep* probability.
+
+  Args:
+    inputs: Any tensor.
+    dropout_keep_prob: Probability of keeping an activation; the Python
+      number 1 skips the op. Applied whatever the training mode, as in TF1.
+    seed: Optional int32 [2] seed for a stateless (reproducible) mask; by
+      default the mask is stateful.
+
+  Returns:
+    `inputs` with dropped activations zeroed and the others scaled by
+    1 / dropout_keep_prob.
+  """
+  if isinstance(dropout_keep_prob, (int, float)) and dropout_keep_prob == 1.:
+    return inputs
+  if seed is None:
+    return tf.nn.dropout(inputs, rate=1. - dropout_keep_prob)
+  return tf.nn.experimental.stateless_dropout(
+      inputs, rate=1. - dropout_keep_prob, seed=seed)
 
 
 class InceptionI3d(snt.Module):
@@ -441,16 +525,13 @@ class InceptionI3d(snt.Module):
         spatial_squeeze=self._spatial_squeeze,
         # Once built (or loaded), the stem fixes the stream: 3 RGB or 2 flow.
         num_channels=None if stem_kernel is None else stem_kernel.shape[3])
-    if isinstance(dropout_keep_prob, (int, float)) and not (
-        0. < dropout_keep_prob <= 1.):
-      raise ValueError('dropout_keep_prob is a keep probability in (0, 1], '
-                       f'got {dropout_keep_prob!r}.')
+    check_dropout_keep_prob(dropout_keep_prob)
 
     end_points = {}
     net = inputs
     for endpoint in self._endpoints:
       if endpoint in MAX_POOLS:
-        net = max_pool3d_same(net, *MAX_POOLS[endpoint])
+        net = max_pool_same(net, *MAX_POOLS[endpoint])
       elif endpoint == 'Logits':
         net = self._logits(net, is_training, dropout_keep_prob, dropout_seed)
       elif endpoint == 'Predictions':
@@ -470,13 +551,7 @@ class InceptionI3d(snt.Module):
         ksize=[1, *LOGITS_POOL_WINDOW, 1],
         strides=[1, 1, 1, 1, 1],
         padding='VALID')
-    if not (isinstance(dropout_keep_prob, (int, float)) and
-            dropout_keep_prob == 1.):
-      if dropout_seed is None:
-        net = tf.nn.dropout(net, rate=1. - dropout_keep_prob)
-      else:
-        net = tf.nn.experimental.stateless_dropout(
-            net, rate=1. - dropout_keep_prob, seed=dropout_seed)
+    net = dropout(net, dropout_keep_prob, dropout_seed)
     logits = self.Logits(net, is_training=is_training)
     if self._spatial_squeeze:
       logits = tf.squeeze(logits, axis=[2, 3])

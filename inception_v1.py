@@ -29,8 +29,7 @@ with names relative to the network, e.g.
 'Logits/Conv2d_0c_1x1/conv_2d/w' and '.../conv_2d/b'.
 """
 
-from typing import (Callable, Dict, Iterator, Mapping, Optional, Sequence,
-                    Tuple, Union)
+from typing import Dict, Iterator, Mapping, Sequence, Tuple, Union
 
 import numpy as np
 import sonnet as snt
@@ -161,64 +160,14 @@ def variable_shapes(num_classes: int,
   return shapes
 
 
-class Unit2D(snt.Module):
-  """A 2D convolution, optionally followed by BatchNorm and an activation."""
+class Unit2D(i3d.ConvUnit):
+  """A 2D convolution over [H, W], optionally BatchNorm and activation."""
 
-  def __init__(self,
-               output_channels: int,
-               kernel_shape: Sequence[int] = (1, 1),
-               stride: Sequence[int] = (1, 1),
-               activation_fn: Optional[Callable[[tf.Tensor],
-                                                tf.Tensor]] = tf.nn.relu,
-               use_batch_norm: bool = True,
-               use_bias: bool = False,
-               name: str = 'unit_2d'):
-    """Initializes the unit.
-
-    Args:
-      output_channels: Number of output channels.
-      kernel_shape: Kernel size [H, W].
-      stride: Stride [H, W].
-      activation_fn: Applied after BatchNorm; None for a linear unit.
-      use_batch_norm: Whether BatchNorm (offset only) follows the conv.
-      use_bias: Whether the convolution has a bias.
-      name: Module name (the checkpoint scope of the unit).
-    """
-    super().__init__(name=name)
-    self._activation_fn = activation_fn
-    self.conv_2d = snt.Conv2D(
-        output_channels=output_channels,
-        kernel_shape=tuple(kernel_shape),
-        stride=tuple(stride),
-        padding='SAME',
-        with_bias=use_bias,
-        name='conv_2d')
-    self.batch_norm = None
-    if use_batch_norm:
-      self.batch_norm = snt.BatchNorm(
-          create_scale=False,
-          create_offset=True,
-          decay_rate=i3d.BATCH_NORM_DECAY,
-          eps=i3d.BATCH_NORM_EPS,
-          name='batch_norm')
-
-  def __call__(self, inputs: tf.Tensor, is_training: bool) -> tf.Tensor:
-    """Applies the unit to `inputs` of shape [B, H, W, C]."""
-    net = self.conv_2d(inputs)
-    if self.batch_norm is not None:
-      net = self.batch_norm(net, is_training=is_training)
-    if self._activation_fn is not None:
-      net = self._activation_fn(net)
-    return net
+  NUM_SPATIAL_DIMS = 2
+  CONV_ATTRIBUTE = 'conv_2d'
 
 
-def _max_pool(inputs: tf.Tensor, window: Sequence[int],
-              stride: Sequence[int]) -> tf.Tensor:
-  return tf.nn.max_pool2d(
-      inputs, ksize=[1, *window, 1], strides=[1, *stride, 1], padding='SAME')
-
-
-class InceptionBlock2D(snt.Module):
+class InceptionBlock2D(i3d.InceptionBranches):
   """The Inception-v1 block: four branches concatenated on channels."""
 
   def __init__(self, channels: Sequence[int], name: str = 'Mixed_3b'):
@@ -226,7 +175,7 @@ class InceptionBlock2D(snt.Module):
 
     Args:
       channels: Output channels of the six units, in the order of `i3d.py`'s
-        `_MIXED_BLOCKS` rows.
+        `MIXED_BLOCKS` rows.
       name: Module name, one of the 'Mixed_*' endpoints (it also selects the
         unit names, see `I3D_UNIT_NAMES`).
     """
@@ -241,22 +190,6 @@ class InceptionBlock2D(snt.Module):
     self.branch_2 = units[3:5]
     # Branch_3 starts with a parameter-free 3x3 max pool ('MaxPool_0a_3x3').
     self.branch_3 = units[5:6]
-
-  @property
-  def branches(self) -> Tuple[Sequence[Unit2D], ...]:
-    return (self.branch_0, self.branch_1, self.branch_2, self.branch_3)
-
-  def __call__(self, inputs: tf.Tensor, is_training: bool) -> tf.Tensor:
-    """Applies the block to `inputs` of shape [B, H, W, C]."""
-    outputs = []
-    for index, units in enumerate(self.branches):
-      net = inputs
-      if index == 3:
-        net = _max_pool(net, (3, 3), (1, 1))
-      for unit in units:
-        net = unit(net, is_training=is_training)
-      outputs.append(net)
-    return tf.concat(outputs, axis=3)
 
 
 def validate_inputs(inputs: Union[tf.Tensor, np.ndarray],
@@ -416,17 +349,14 @@ class InceptionV1(snt.Module):
         or a keep probability outside (0, 1].
     """
     validate_inputs(inputs, self._final_endpoint, self._spatial_squeeze)
-    if isinstance(dropout_keep_prob, (int, float)) and not (
-        0. < dropout_keep_prob <= 1.):
-      raise ValueError('dropout_keep_prob is a keep probability in (0, 1], '
-                       f'got {dropout_keep_prob!r}.')
+    i3d.check_dropout_keep_prob(dropout_keep_prob)
     end_points = {}
     net = inputs
     for endpoint in self._endpoints:
       endpoint_3d = I3D_ENDPOINTS[endpoint]
       if endpoint_3d in _MAX_POOLS_3D:
         window, stride = _MAX_POOLS_3D[endpoint_3d]
-        net = _max_pool(net, window[1:], stride[1:])
+        net = i3d.max_pool_same(net, window[1:], stride[1:])
       elif endpoint == 'Logits':
         net = self._logits(net, is_training, dropout_keep_prob)
       elif endpoint == 'Predictions':
@@ -443,9 +373,7 @@ class InceptionV1(snt.Module):
         ksize=[1, *LOGITS_POOL_WINDOW, 1],
         strides=[1, 1, 1, 1],
         padding='VALID')
-    if not (isinstance(dropout_keep_prob, (int, float)) and
-            dropout_keep_prob == 1.):
-      net = tf.nn.dropout(net, rate=1. - dropout_keep_prob)
+    net = i3d.dropout(net, dropout_keep_prob)
     logits = self.Logits(net, is_training=is_training)
     if self._spatial_squeeze:
       logits = tf.squeeze(logits, axis=[1, 2])

@@ -79,7 +79,6 @@ Command line, writing DeepMind's sample format (<name>_rgb.npy,
 
 import collections
 import concurrent.futures
-import contextlib
 import dataclasses
 import fractions
 import math
@@ -88,7 +87,6 @@ import numbers
 import os
 import re
 import sys
-import tempfile
 from typing import (Any, Deque, Dict, Iterable, Iterator, List, Optional,
                     Sequence, Tuple, Union)
 
@@ -100,6 +98,8 @@ import cv2
 import numpy as np
 from PIL import Image
 import tqdm
+
+import atomic_files
 
 Fraction = fractions.Fraction
 
@@ -1005,51 +1005,6 @@ def video_to_model_inputs(
 # Output files: .npy and GIFs, written atomically.
 # ----------------------------------------------------------------------------
 
-_UMASK = None
-
-
-def _umask() -> int:
-  global _UMASK
-  if _UMASK is None:
-    _UMASK = os.umask(0o022)
-    os.umask(_UMASK)
-  return _UMASK
-
-
-@contextlib.contextmanager
-def staged_outputs(paths: Sequence[str]) -> Iterator[Dict[str, str]]:
-  """Temporary files that replace `paths` together, or not at all.
-
-  Yields {final path: temporary path in the same folder}. On normal exit each
-  temporary file is renamed over its final path (os.replace, atomic per
-  file) after all were written; on any exception every temporary file is
-  removed and no final path is touched.
-
-  Args:
-    paths: Output files.
-
-  Yields:
-    {path: temporary path}.
-  """
-  staged: Dict[str, str] = {}
-  try:
-    for path in paths:
-      directory = os.path.dirname(os.path.abspath(path))
-      fd, temporary = tempfile.mkstemp(
-          dir=directory, prefix=f'.{os.path.basename(path)}.', suffix='.tmp')
-      os.close(fd)
-      staged[path] = temporary
-    yield staged
-    for temporary in staged.values():
-      os.chmod(temporary, 0o666 & ~_umask())
-    for path, temporary in staged.items():
-      os.replace(temporary, path)
-  finally:
-    for temporary in staged.values():
-      if os.path.exists(temporary):
-        os.remove(temporary)
-
-
 def save_npy_atomic(array: np.ndarray, path: str) -> None:
   """Writes `array` to `path` in .npy format, never leaving a partial file.
 
@@ -1057,15 +1012,12 @@ def save_npy_atomic(array: np.ndarray, path: str) -> None:
     array: Any numpy array without Python objects.
     path: Destination; its folder must exist.
   """
-  with staged_outputs([path]) as staged:
-    _write_npy(array, staged[path])
+  atomic_files.save_npy(path, array)
 
 
 def _write_npy(array: np.ndarray, path: str) -> None:
   with open(path, 'wb') as f:
     np.save(f, np.asarray(array), allow_pickle=False)
-    f.flush()
-    os.fsync(f.fileno())
 
 
 def _write_gif(frames: np.ndarray, path: str) -> None:
@@ -1119,7 +1071,7 @@ def write_rgb_gif(rgb: np.ndarray, path: str) -> None:
     path: Destination .gif.
   """
   frames = rgb_gif_frames(rgb)
-  with staged_outputs([path]) as staged:
+  with atomic_files.staged([path]) as staged:
     _write_gif(frames, staged[path])
 
 
@@ -1131,7 +1083,7 @@ def write_flow_gif(flow: np.ndarray, path: str) -> None:
     path: Destination .gif.
   """
   frames = flow_gif_frames(flow)
-  with staged_outputs([path]) as staged:
+  with atomic_files.staged([path]) as staged:
     _write_gif(frames, staged[path])
 
 
@@ -1241,7 +1193,7 @@ def preprocess_to_files(video: str, output_dir: str, name: Optional[str] = None,
       video, streams, start_time=start_time, end_time=end_time, crop=crop,
       quantize=quantize, num_workers=num_workers, progress=progress)
   try:
-    with staged_outputs(list(paths.values())) as staged:
+    with atomic_files.staged(list(paths.values())) as staged:
       for stream in streams:
         _write_npy(inputs[stream], staged[paths[f'{stream}_npy']])
       if gifs and 'rgb' in streams:

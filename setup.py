@@ -8,6 +8,7 @@ import setuptools
 
 _MODULES = [
     'assets',
+    'atomic_files',
     'beam_pipeline',
     'checkpoints',
     'evaluate_sample',

@@ -69,7 +69,6 @@ import functools
 import json
 import os
 import shutil
-import tempfile
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -83,6 +82,7 @@ import tensorflow as tf
 
 from tensorflow.core.framework import summary_pb2
 import assets
+import atomic_files
 import checkpoints
 import i3d
 import train_data
@@ -520,10 +520,7 @@ def _check_meta(config: ml_collections.ConfigDict, write: bool) -> None:
           '; use a new model_dir or the same settings.')
   elif write:
     os.makedirs(config.model_dir, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=config.model_dir, prefix='.tmp-')
-    with os.fdopen(fd, 'w') as f:
-      json.dump(meta, f, indent=1)
-    os.replace(tmp, path)
+    atomic_files.write_text(path, json.dumps(meta, indent=1))
 
 
 def initialise_from_checkpoint(model: StreamModel,
@@ -1008,11 +1005,8 @@ def evaluate(config: ml_collections.ConfigDict) -> Dict[str, Dict[str, float]]:
                  metrics['top1'], metrics['top5'], metrics['num_videos'])
   if config.model_dir:
     os.makedirs(config.model_dir, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=config.model_dir, prefix='.tmp-')
-    with os.fdopen(fd, 'w') as f:
-      json.dump(results, f, indent=1)
     out_path = os.path.join(config.model_dir, 'eval_results.json')
-    os.replace(tmp, out_path)
+    atomic_files.write_text(out_path, json.dumps(results, indent=1))
     logging.info('Wrote %s.', out_path)
   return results
 

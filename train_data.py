@@ -31,13 +31,13 @@ import functools
 import hashlib
 import os
 import re
-import tempfile
 from typing import List, Optional, Sequence, Tuple
 
 from absl import logging
 import numpy as np
 import tensorflow as tf
 
+import atomic_files
 import preprocess
 
 STREAMS = ('rgb', 'flow')
@@ -213,19 +213,6 @@ def cache_file(cache_dir: str, video_path: str, stream: str,
   return os.path.join(cache_dir, stream, f'{stem}-{digest}.npy')
 
 
-def _save_npy_atomically(array: np.ndarray, path: str) -> None:
-  directory = os.path.dirname(path)
-  fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-', suffix='.npy')
-  try:
-    with os.fdopen(fd, 'wb') as f:
-      np.save(f, array, allow_pickle=False)
-    os.replace(tmp, path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.remove(tmp)
-    raise
-
-
 def build_cache(examples: Sequence[Example],
                 cache_dir: str,
                 stream: str,
@@ -277,7 +264,7 @@ def build_cache(examples: Sequence[Example],
       except (preprocess.PreprocessError, OSError, ValueError) as e:
         errors[index] = str(e)
         return np.int64(0)
-      _save_npy_atomically(array, target)
+      atomic_files.save_npy(target, array)
       num_frames = len(array)
     else:
       num_frames = len(np.load(target, mmap_mode='r', allow_pickle=False))

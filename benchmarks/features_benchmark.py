@@ -33,7 +33,6 @@ import resource
 import subprocess
 import sys
 import tempfile
-import time
 import tracemalloc
 
 from absl import app
@@ -42,6 +41,7 @@ from absl import flags
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _ROOT not in sys.path:
   sys.path.insert(0, _ROOT)
+import timing  # pylint: disable=g-import-not-at-top
 
 _WHAT = ('all', 'rgb', 'rgb_flow', 'long')
 # With flow, N frames give N - 1 steps: g1.avi and g2.avi (16 frames) are
@@ -130,21 +130,20 @@ def _measure(spec: dict) -> dict:
   import numpy as np  # pylint: disable=g-import-not-at-top
   import extract_features as ef  # pylint: disable=g-import-not-at-top
   config = ef.ExtractionConfig(**spec['config'])
-  begin = time.perf_counter()
-  extractor = ef.FeatureExtractor(config)
-  for stream in config.streams:
-    # Traces the forward pass for this window size before timing.
-    extractor.features(stream, np.zeros(
-        (1, config.window, config.crop, config.crop, ef.NUM_CHANNELS[stream]),
-        np.float32))
-  load_s = time.perf_counter() - begin
+  with timing.timed() as load:
+    extractor = ef.FeatureExtractor(config)
+    for stream in config.streams:
+      # Traces the forward pass for this window size before timing.
+      extractor.features(stream, np.zeros(
+          (1, config.window, config.crop, config.crop,
+           ef.NUM_CHANNELS[stream]), np.float32))
   baseline_kib = _rss_kib()
   items = ef.resolve_inputs(spec['videos'])
   output_dir = tempfile.mkdtemp(prefix='features_benchmark_')
   tracemalloc.start()
-  begin = time.perf_counter()
-  summary = ef.run(items, config, output_dir, extractor, progress=False)
-  seconds = time.perf_counter() - begin
+  with timing.timed() as extract:
+    summary = ef.run(items, config, output_dir, extractor, progress=False)
+  seconds = extract.wall_s
   _, traced_peak = tracemalloc.get_traced_memory()
   tracemalloc.stop()
   clips = frames = 0
@@ -167,7 +166,7 @@ def _measure(spec: dict) -> dict:
       'clips_per_s': round(clips / seconds, 3),
       'videos_per_s': round(summary.succeeded / seconds, 4),
       'realtime_factor': round(video_seconds / seconds, 3),
-      'load_and_trace_s': round(load_s, 2),
+      'load_and_trace_s': round(load.wall_s, 2),
       'baseline_rss_mib': round(baseline_kib / 1024, 1),
       'peak_rss_mib': round(
           resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),

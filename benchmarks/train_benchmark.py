@@ -22,16 +22,15 @@ Usage:
 """
 
 import os
-import platform
 import statistics
 import sys
-import time
 
 from absl import app
 from absl import flags
 import tensorflow as tf
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import timing  # pylint: disable=g-import-not-at-top
 import train  # pylint: disable=g-import-not-at-top
 import train_data  # pylint: disable=g-import-not-at-top
 
@@ -53,14 +52,7 @@ def _device_name() -> str:
   if gpus:
     details = tf.config.experimental.get_device_details(gpus[0])
     return f'{len(gpus)} x {details.get("device_name", "GPU")}'
-  try:
-    with open('/proc/cpuinfo') as f:
-      for line in f:
-        if line.startswith('model name'):
-          return f'CPU: {line.split(":", 1)[1].strip()} ({os.cpu_count()} cores)'
-  except OSError:
-    pass
-  return f'CPU: {platform.processor()} ({os.cpu_count()} cores)'
+  return f'CPU: {timing.cpu_model()} ({os.cpu_count()} cores)'
 
 
 def main(argv):
@@ -91,17 +83,17 @@ def main(argv):
         f'{_BATCH_SIZE.value} clips of {_NUM_FRAMES.value}x{_CROP_SIZE.value}x'
         f'{_CROP_SIZE.value}x{channels} ({_STREAM.value}); TF {tf.__version__}')
   for i in range(_WARMUP.value):
-    start = time.perf_counter()
-    float(step(iterator)[0])
-    print(f'  warm-up step {i + 1}: {time.perf_counter() - start:.2f} s')
+    with timing.timed() as warm_up:
+      float(step(iterator)[0])
+    print(f'  warm-up step {i + 1}: {warm_up.wall_s:.2f} s')
   times = []
   cpu_times = []
   loads = [os.getloadavg()[0]]
   for i in range(_STEPS.value):
-    start, cpu_start = time.perf_counter(), time.process_time()
-    loss = float(step(iterator)[0])
-    times.append(time.perf_counter() - start)
-    cpu_times.append(time.process_time() - cpu_start)
+    with timing.timed() as timed_step:
+      loss = float(step(iterator)[0])
+    times.append(timed_step.wall_s)
+    cpu_times.append(timed_step.cpu_s)
     loads.append(os.getloadavg()[0])
     print(f'  step {i + 1}: {times[-1]:.2f} s, process CPU time '
           f'{cpu_times[-1]:.2f} s (loss {loss:.3f})')
