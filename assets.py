@@ -838,8 +838,12 @@ def _define_flags() -> None:
       'what', 'all', ['rgb_scratch', 'videos', 'all'],
       'What to prefetch: the rgb_scratch checkpoint, the sample videos, or '
       'all.')
+  # The default is inside the project, where evaluate_sample.py looks, from
+  # whatever folder this runs.
   flags.DEFINE_string(
-      'checkpoint_dir', 'data/checkpoints/rgb_scratch',
+      'checkpoint_dir',
+      os.path.join(os.path.dirname(os.path.abspath(__file__)), 'data',
+                   'checkpoints', 'rgb_scratch'),
       'Folder to write the rgb_scratch checkpoint (model.ckpt.*) into.')
 
 

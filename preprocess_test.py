@@ -785,6 +785,17 @@ class CliTest(_TempDirTestCase):
     result = run_cli(f'--video={video}', f'--output_dir={out}')
     self.assert_one_line_error(result, re.escape(video) + ': .*truncated')
     self.assertEqual(os.listdir(out) if os.path.exists(out) else [], [])
+    # Not even an empty output folder.
+    self.assertFalse(os.path.exists(out))
+
+  def test_non_video_files_leave_no_folder(self):
+    for kind in ('text', 'empty', 'directory'):
+      video = _make_bad_input(kind, self.tmp)
+      out = os.path.join(self.path(f'out_{kind}'), 'sub')
+      with self.assertRaisesRegex(preprocess.PreprocessError,
+                                  re.escape(video) + ': '):
+        preprocess.preprocess_to_files(video, out, streams=('rgb',))
+      self.assertFalse(os.path.exists(os.path.dirname(out)), kind)
 
   def test_unwritable_output_dir(self):
     video = encode(self.path('clip.mkv'), [index_frame(i) for i in range(3)],
