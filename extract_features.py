@@ -1014,6 +1014,9 @@ def make_record(item: VideoItem, config: ExtractionConfig,
       'stride': config.effective_stride,
       'fps': FPS,
       'checkpoints': {s: config.checkpoint(s) for s in config.streams},
+      # All the settings, so that a resume never takes features made with
+      # other ones (left by an interrupted --overwrite run) as done.
+      'settings': config.identity(),
       'elapsed_s': None if elapsed_s is None else round(elapsed_s, 3),
   }
   if result is not None:
@@ -1041,7 +1044,8 @@ def is_done(item: VideoItem, config: ExtractionConfig, output_dir: str,
     record = json.loads(storage.read_bytes(path))
   except (OSError, ValueError):
     return False
-  if record.get('status') != 'ok' or record.get('video') != item.path:
+  if (record.get('status') != 'ok' or record.get('video') != item.path or
+      record.get('settings') != config.identity()):
     return False
   return all(
       storage.exists(storage.join(output_dir, name))

@@ -520,6 +520,26 @@ class RunTest(tf.test.TestCase):
     with self.assertRaisesRegex(ValueError, r'pooling.*--overwrite'):
       ef.run(items, other, output_dir, self.extractor, progress=False)
 
+  def test_resume_after_interrupted_overwrite_redoes_old_settings(self):
+    output_dir = new_tempdir(self)
+    items = ef.resolve_inputs(self.videos)
+    ef.run(items, self.config, output_dir, self.extractor, progress=False)
+    other = ef.ExtractionConfig(**{**_SMALL, 'stride': 8})
+    extractor = ef.FeatureExtractor(other, {'rgb': random_model('Mixed_5c')})
+    # An --overwrite run with other settings, stopped after the first video.
+    summary = ef.run(items[:1], other, output_dir, extractor, overwrite=True,
+                     progress=False)
+    self.assertEqual(summary.succeeded, 1)
+    # Resuming must redo the videos that still hold the old settings' outputs
+    # (they used to be skipped as done).
+    summary = ef.run(items, other, output_dir, extractor, progress=False)
+    self.assertEqual((summary.succeeded, summary.failed, summary.skipped),
+                     (2, 0, 1))
+    manifest = self._read_manifest(output_dir)
+    for key in ('v0', 'v1', 'v2'):
+      self.assertEqual(manifest[key]['stride'], 8, key)
+      self.assertEqual(manifest[key]['settings'], other.identity(), key)
+
   def test_corrupt_missing_and_short_videos_are_recorded(self):
     folder = new_tempdir(self)
     corrupt = write_corrupt_video(os.path.join(folder, 'corrupt.mp4'))

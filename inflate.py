@@ -301,7 +301,8 @@ def run(input_path: str,
   else:
     raise ValueError(f'Unknown input format {input_format!r}; expected npz, '
                      'tf2 or auto.')
-  stem = np.shape(tensors_2d.get(_STEM_WEIGHTS, np.zeros([0, 0, 0, 0])))
+  # A missing or misshapen stem is reported by inflate_tensors below.
+  stem = np.shape(tensors_2d.get(_STEM_WEIGHTS, np.zeros([0])))
   if len(stem) == 4 and stem[2] != STREAM_CHANNELS[stream]:
     raise ValueError(
         f'{input_path}: the 2D network takes {stem[2]} input channels but the '

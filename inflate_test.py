@@ -444,6 +444,17 @@ class CommandLineTest(tf.test.TestCase):
       inflate.run(bad, self.output)
     self.assertFalse(os.path.exists(os.path.dirname(self.output)))
 
+  def test_missing_stem_is_named_not_called_a_channel_mismatch(self):
+    # Used to say "the 2D network takes 0 input channels".
+    tensors = dict(self.tensors_2d)
+    del tensors['Conv2d_1a_7x7/conv_2d/w']
+    bad = os.path.join(self.dir, 'no_stem.npz')
+    np.savez(bad, **tensors)
+    with self.assertRaisesRegex(ValueError,
+                                'Missing 2D tensor .Conv2d_1a_7x7/conv_2d/w'):
+      inflate.run(bad, self.output)
+    self.assertFalse(os.path.exists(os.path.dirname(self.output)))
+
   def test_pickled_npz_is_refused(self):
     bad = os.path.join(self.dir, 'pickled.npz')
     np.savez(bad, x=np.array([{'a': 1}], dtype=object))

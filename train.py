@@ -697,6 +697,11 @@ def train(config: ml_collections.ConfigDict,
   if config.data.crop_size > config.data.resize:
     raise TrainError(f'data.crop_size ({config.data.crop_size}) must not '
                      f'exceed data.resize ({config.data.resize}).')
+  if config.data.num_frames < 1 or config.optim.per_replica_batch_size < 1:
+    raise TrainError(
+        'data.num_frames and optim.per_replica_batch_size must be at least 1, '
+        f'got {config.data.num_frames} and '
+        f'{config.optim.per_replica_batch_size}.')
   spec = checkpoints.ORIGINAL_CHECKPOINTS.get(config.model.init_checkpoint)
   if spec is not None and spec.stream != config.stream:
     raise TrainError(
@@ -705,6 +710,19 @@ def train(config: ml_collections.ConfigDict,
         f'{config.stream}_* checkpoint.')
   boundaries, values, train_steps = lr_schedule(config)
   strategy = strategy or make_strategy(config.strategy, config.cpu_replicas)
+  try:
+    # The clip shape alone (no memory): too few frames or too small crops
+    # for the network would otherwise fail inside the first step. After
+    # make_strategy, which must configure the devices before any TF op.
+    i3d.validate_inputs(
+        np.broadcast_to(np.float32(0), [
+            1, config.data.num_frames, config.data.crop_size,
+            config.data.crop_size, train_data.STREAM_CHANNELS[config.stream]
+        ]),
+        final_endpoint=config.model.final_endpoint,
+        name='data.num_frames/data.crop_size')
+  except ValueError as e:
+    raise TrainError(str(e)) from None
   chief = is_chief(strategy)
   _check_meta(config, write=chief)
 
@@ -1011,15 +1029,24 @@ def evaluate(config: ml_collections.ConfigDict) -> Dict[str, Dict[str, float]]:
   return results
 
 
-_CONFIG = config_flags.DEFINE_config_dict(
-    'config', get_config(),
-    'Training configuration; override fields as --config.optim.momentum=0.9 '
-    '(see get_config in train.py).')
+def _define_config_flag():
+  """Defines --config; ml_collections applies the overrides right here."""
+  try:
+    return config_flags.DEFINE_config_dict(
+        'config', get_config(),
+        'Training configuration; override fields as '
+        '--config.optim.momentum=0.9 (see get_config in train.py).')
+  except (AttributeError, KeyError) as e:
+    # An override of a field that get_config does not have.
+    field = str(e).strip('\'"')
+    raise SystemExit(
+        f'train.py: unknown --config field {field}; the fields and their '
+        'defaults are in get_config in train.py.') from None
 
 
 def main(argv):
   del argv
-  config = _CONFIG.value
+  config = _CONFIG.value  # pylint: disable=used-before-assignment
   if config.mode not in MODES:
     raise app.UsageError(f'--config.mode must be one of {MODES}, got '
                          f'{config.mode!r}.')
@@ -1036,4 +1063,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  _CONFIG = _define_config_flag()
   app.run(main)

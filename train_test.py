@@ -289,6 +289,20 @@ class TrainTest(tf.test.TestCase):
       train.train(tiny_config(_Fixture.new_dir('m'),
                               **{'data.train_dir': root}))
 
+  def test_clip_shapes_the_network_cannot_take(self):
+    # These used to fail with a traceback inside the first training step.
+    for overrides, message in (
+        ({'data.num_frames': 0}, 'data.num_frames .* at least 1'),
+        ({'optim.per_replica_batch_size': 0}, 'per_replica_batch_size'),
+        # The full network's logits need 9 frames and 224x224 crops.
+        ({'model.final_endpoint': 'Logits', 'data.num_frames': 16},
+         '224x224'),
+        ({'model.final_endpoint': 'Logits', 'data.resize': 256,
+          'data.crop_size': 224, 'data.num_frames': 4}, 'at least 9 frames')):
+      with self.subTest(overrides=overrides):
+        with self.assertRaisesRegex(train.TrainError, message):
+          train.train(tiny_config(_Fixture.new_dir('m'), **overrides))
+
   def test_evaluate_both_streams(self):
     rgb_dir = _Fixture.new_dir('rgb')
     flow_dir = _Fixture.new_dir('flow')
@@ -524,6 +538,19 @@ class DistributedTest(tf.test.TestCase):
     self.assertEqual(returncode, 1)
     self.assertIn('train.py: Dataset folder', output)
     self.assertNotIn('Traceback', output)
+
+  def test_command_line_reports_unknown_config_field_in_one_line(self):
+    # ml_collections applies --config overrides while the flag is defined,
+    # before app.run: an unknown field used to end in a traceback.
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
+    result = subprocess.run(
+        [sys.executable, os.path.join(_REPO, 'train.py'),
+         '--config.optim.batch_size=2'],
+        cwd=_REPO, env=env, capture_output=True, text=True, timeout=300)
+    self.assertEqual(result.returncode, 1)
+    self.assertIn('train.py: unknown --config field batch_size',
+                  result.stderr)
+    self.assertNotIn('Traceback', result.stdout + result.stderr)
 
 
 if __name__ == '__main__':
