@@ -408,7 +408,46 @@ def dropout(inputs: tf.Tensor,
       inputs, rate=1. - dropout_keep_prob, seed=seed)
 
 
-class InceptionI3d(snt.Module):
+class InceptionNetwork(snt.Module):
+  """Constructor checks and properties shared by I3D and its 2D Inception-v1.
+
+  Subclasses set `VALID_ENDPOINTS` and build their modules after calling
+  `super().__init__`, which validates the arguments and leaves the endpoints
+  to build in `self._endpoints`.
+  """
+
+  VALID_ENDPOINTS: Tuple[str, ...]
+
+  def __init__(self, num_classes: int, spatial_squeeze: bool,
+               final_endpoint: str, name: str):
+    if final_endpoint not in self.VALID_ENDPOINTS:
+      raise ValueError(f'Unknown final endpoint {final_endpoint!r}; expected '
+                       f'one of {self.VALID_ENDPOINTS}.')
+    if (not isinstance(num_classes, (int, np.integer)) or
+        isinstance(num_classes, bool) or num_classes < 1):
+      raise ValueError(
+          f'num_classes must be a positive integer, got {num_classes!r}.')
+    super().__init__(name=name)
+    self._num_classes = int(num_classes)
+    self._spatial_squeeze = spatial_squeeze
+    self._final_endpoint = final_endpoint
+    stop = self.VALID_ENDPOINTS.index(final_endpoint) + 1
+    self._endpoints = self.VALID_ENDPOINTS[:stop]
+
+  @property
+  def num_classes(self) -> int:
+    return self._num_classes
+
+  @property
+  def final_endpoint(self) -> str:
+    return self._final_endpoint
+
+  @property
+  def spatial_squeeze(self) -> bool:
+    return self._spatial_squeeze
+
+
+class InceptionI3d(InceptionNetwork):
   """Inception-v1 inflated 3D ConvNet for video classification.
 
   Calling the module on [B, T, H, W, C] clips returns `(output, end_points)`:
@@ -437,19 +476,7 @@ class InceptionI3d(snt.Module):
       ValueError: If `final_endpoint` is not a valid endpoint or `num_classes`
         is not a positive integer.
     """
-    if final_endpoint not in VALID_ENDPOINTS:
-      raise ValueError(f'Unknown final endpoint {final_endpoint!r}; expected '
-                       f'one of {VALID_ENDPOINTS}.')
-    if (not isinstance(num_classes, int) or isinstance(num_classes, bool) or
-        num_classes < 1):
-      raise ValueError(
-          f'num_classes must be a positive integer, got {num_classes!r}.')
-    super().__init__(name=name)
-    self._num_classes = num_classes
-    self._spatial_squeeze = spatial_squeeze
-    self._final_endpoint = final_endpoint
-    self._endpoints = VALID_ENDPOINTS[:VALID_ENDPOINTS.index(final_endpoint) +
-                                      1]
+    super().__init__(num_classes, spatial_squeeze, final_endpoint, name)
 
     # Modules are attributes named after their endpoint: the attribute path
     # is the TF2 checkpoint key, so treat these names as API.
@@ -475,18 +502,6 @@ class InceptionI3d(snt.Module):
                 use_batch_norm=False,
                 use_bias=True,
                 name='Conv3d_0c_1x1')
-
-  @property
-  def num_classes(self) -> int:
-    return self._num_classes
-
-  @property
-  def final_endpoint(self) -> str:
-    return self._final_endpoint
-
-  @property
-  def spatial_squeeze(self) -> bool:
-    return self._spatial_squeeze
 
   def __call__(
       self,

@@ -234,7 +234,7 @@ def validate_inputs(inputs: Union[tf.Tensor, np.ndarray],
             'spatial_squeeze=False for larger images.')
 
 
-class InceptionV1(snt.Module):
+class InceptionV1(i3d.InceptionNetwork):
   """Inception-v1 with BatchNorm for image classification.
 
   Calling the module on [B, H, W, C] images returns `(output, end_points)`:
@@ -262,19 +262,7 @@ class InceptionV1(snt.Module):
       ValueError: If `final_endpoint` is not a valid endpoint or `num_classes`
         is not a positive integer.
     """
-    if final_endpoint not in VALID_ENDPOINTS:
-      raise ValueError(f'Unknown final endpoint {final_endpoint!r}; expected '
-                       f'one of {VALID_ENDPOINTS}.')
-    if (not isinstance(num_classes, (int, np.integer)) or
-        isinstance(num_classes, bool) or num_classes < 1):
-      raise ValueError(
-          f'num_classes must be a positive integer, got {num_classes!r}.')
-    super().__init__(name=name)
-    self._num_classes = int(num_classes)
-    self._spatial_squeeze = spatial_squeeze
-    self._final_endpoint = final_endpoint
-    self._endpoints = VALID_ENDPOINTS[:VALID_ENDPOINTS.index(final_endpoint) +
-                                      1]
+    super().__init__(num_classes, spatial_squeeze, final_endpoint, name)
 
     # Attribute names are the endpoints, as in i3d.py: the attribute path is
     # the TF2 checkpoint key.
@@ -298,18 +286,6 @@ class InceptionV1(snt.Module):
                 use_batch_norm=False,
                 use_bias=True,
                 name=unit)
-
-  @property
-  def num_classes(self) -> int:
-    return self._num_classes
-
-  @property
-  def final_endpoint(self) -> str:
-    return self._final_endpoint
-
-  @property
-  def spatial_squeeze(self) -> bool:
-    return self._spatial_squeeze
 
   def units(self) -> Iterator[Tuple[str, Unit2D]]:
     """Yields (unit path, e.g. 'Mixed_3b/Branch_1/Conv2d_0b_3x3', unit)."""
