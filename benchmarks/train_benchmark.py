@@ -3,7 +3,8 @@ r"""Training step time and clips per second of I3D with the paper's recipe.
 I3D: Carreira & Zisserman, "Quo Vadis, Action Recognition? A New Model and
 the Kinetics Dataset", CVPR 2017.
 
-Times `train.make_train_step` -- the full network (to 'Logits'), BatchNorm in
+Times `kinetics_i3d.training.train.make_train_step` -- the full network (to
+'Logits', or `--final_endpoint`), BatchNorm in
 training mode, dropout 0.5, softmax cross-entropy, gradients, all-reduce and
 the momentum-SGD update -- on random clips of the paper's training size
 (batch 6 per replica of 64x224x224 frames) under `tf.distribute.
@@ -17,22 +18,25 @@ process CPU time per step (all threads; on a shared machine, wall time over
 CPU time shows how much other processes took) and the 1-minute load
 average seen during the runs.
 
+`--deterministic` enables TensorFlow's op determinism first, as
+`--config.deterministic` does for `i3d-train`, to measure what bit-identical
+runs cost.
+
 Usage:
   python benchmarks/train_benchmark.py --batch_size=6 --num_frames=64 --steps=3
+  python benchmarks/train_benchmark.py --deterministic
 """
 
 import os
 import statistics
-import sys
 
 from absl import app
 from absl import flags
 import tensorflow as tf
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import timing  # pylint: disable=g-import-not-at-top
-import train  # pylint: disable=g-import-not-at-top
-import train_data  # pylint: disable=g-import-not-at-top
+import timing  # benchmarks/timing.py, beside this script.
+from kinetics_i3d import streams
+from kinetics_i3d.training import train
 
 _BATCH_SIZE = flags.DEFINE_integer(
     'batch_size', 6, 'Clips per replica (6 in the paper).')
@@ -45,6 +49,13 @@ _NUM_CLASSES = flags.DEFINE_integer('num_classes', 400, 'Output classes.')
 _STEPS = flags.DEFINE_integer('steps', 3, 'Timed training steps.')
 _WARMUP = flags.DEFINE_integer(
     'warmup', 1, 'Untimed steps first (the first one traces the function).')
+_FINAL_ENDPOINT = flags.DEFINE_string(
+    'final_endpoint', 'Logits',
+    'Last I3D endpoint; an earlier one adds the pooled linear head of '
+    '--config.model.final_endpoint (small clips).')
+_DETERMINISTIC = flags.DEFINE_boolean(
+    'deterministic', False,
+    'Enable TensorFlow\'s op determinism first (--config.deterministic).')
 
 
 def _device_name() -> str:
@@ -57,13 +68,15 @@ def _device_name() -> str:
 
 def main(argv):
   del argv
+  if _DETERMINISTIC.value:
+    train.enable_determinism(0)
   strategy = tf.distribute.MirroredStrategy()
   replicas = strategy.num_replicas_in_sync
   global_batch = _BATCH_SIZE.value * replicas
-  channels = train_data.STREAM_CHANNELS[_STREAM.value]
+  channels = streams.CHANNELS[_STREAM.value]
   model, optimizer, step_var = train.create_training_state(
-      strategy, _NUM_CLASSES.value, 'Logits', channels, momentum=0.9,
-      weight_decay=1e-7, seed=0)
+      strategy, _NUM_CLASSES.value, _FINAL_ENDPOINT.value, channels,
+      momentum=0.9, weight_decay=1e-7, seed=0)
   step = train.make_train_step(
       strategy, model, optimizer, step_var,
       lambda s: tf.constant(1e-3), global_batch, keep_prob=0.5, seed=0)
@@ -81,7 +94,10 @@ def main(argv):
   iterator = iter(strategy.distribute_datasets_from_function(dataset_fn))
   print(f'Device: {_device_name()}; {replicas} replica(s) x '
         f'{_BATCH_SIZE.value} clips of {_NUM_FRAMES.value}x{_CROP_SIZE.value}x'
-        f'{_CROP_SIZE.value}x{channels} ({_STREAM.value}); TF {tf.__version__}')
+        f'{_CROP_SIZE.value}x{channels} ({_STREAM.value}), to '
+        f'{_FINAL_ENDPOINT.value}; deterministic {_DETERMINISTIC.value}; TF '
+        f'{tf.__version__}, TF_ENABLE_ONEDNN_OPTS='
+        f'{os.environ.get("TF_ENABLE_ONEDNN_OPTS", "unset")}')
   for i in range(_WARMUP.value):
     with timing.timed() as warm_up:
       float(step(iterator)[0])

@@ -1,0 +1,1 @@
+"""Endpoint features from many videos, on one machine or on Apache Beam."""

@@ -1,0 +1,134 @@
+"""Tests for beam_pipeline.py (I3D features; Carreira & Zisserman, 2017).
+
+The pipeline runs on Beam's DirectRunner in this process; its outputs must
+equal those of `extract_features.run` (the command line's loop) on the same
+videos and checkpoint, and the checkpoint must load once per worker. The tool,
+`python -m kinetics_i3d.beam_extract_features`, runs in a subprocess.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+from absl.testing import absltest
+import numpy as np
+import tensorflow as tf
+
+from kinetics_i3d.features import beam_pipeline
+from kinetics_i3d.features import extract_features as ef
+from kinetics_i3d.features import extract_features_test as eft
+
+_SETTINGS = dict(window=16, stride=12, batch_size=2, resize=32, crop=32,
+                 pooling='time', endpoint='Mixed_4f')
+
+
+def _records(output_dir):
+  with open(os.path.join(output_dir, ef.MANIFEST_NAME)) as f:
+    records = {}
+    for line in f:
+      record = json.loads(line)
+      del record['elapsed_s']  # Wall time differs between runs.
+      records[record['key']] = record
+  return records
+
+
+class BeamPipelineTest(tf.test.TestCase):
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    cls.folder = tempfile.mkdtemp(prefix='beam_pipeline_test_')
+    cls.inputs = [
+        eft.make_video(os.path.join(cls.folder, f'video{i}.mp4'), 20 + 9 * i,
+                       seed=40 + i) for i in range(3)
+    ]
+    cls.inputs.append(
+        eft.write_corrupt_video(os.path.join(cls.folder, 'corrupt.avi')))
+    premade = np.random.default_rng(0).uniform(
+        -1, 1, (1, 30, 32, 32, 3)).astype(np.float32)
+    np.save(os.path.join(cls.folder, 'premade_rgb.npy'), premade)
+    cls.inputs.append(os.path.join(cls.folder, 'premade_rgb.npy'))
+    cls.config = ef.ExtractionConfig(
+        rgb_checkpoint=eft.make_test_checkpoint('rgb_scratch', seed=7),
+        **_SETTINGS)
+    cls.items = ef.resolve_inputs(cls.inputs)
+
+  def test_outputs_equal_the_command_lines(self):
+    cli_dir = eft.new_tempdir(self)
+    summary = ef.run(self.items, self.config, cli_dir, progress=False)
+    self.assertEqual((summary.succeeded, summary.failed), (4, 1))
+
+    beam_dir = eft.new_tempdir(self)
+    summary, counters = beam_pipeline.run_pipeline(
+        self.items, self.config, beam_dir,
+        ['--runner=DirectRunner', '--direct_num_workers=1'])
+    self.assertEqual((summary.succeeded, summary.failed, summary.skipped),
+                     (4, 1, 0))
+    self.assertEqual(counters['model_loads'], 1)  # Not once per video.
+
+    cli_records, beam_records = _records(cli_dir), _records(beam_dir)
+    self.assertEqual(beam_records, cli_records)
+    self.assertEqual(beam_records['corrupt']['status'], 'failed')
+    for key, record in cli_records.items():
+      if record['status'] != 'ok':
+        continue
+      name = record['streams']['rgb']['file']
+      self.assertAllClose(np.load(os.path.join(beam_dir, name)),
+                          np.load(os.path.join(cli_dir, name)),
+                          rtol=1e-6, atol=1e-6, msg=key)
+    for name in os.listdir(beam_dir):
+      self.assertNotIn(ef._TMP_MARK, name)
+
+    # A second pipeline run skips what is finished and retries the failure.
+    summary, counters = beam_pipeline.run_pipeline(
+        self.items, self.config, beam_dir, ['--runner=DirectRunner'])
+    self.assertEqual((counters.get('skipped'), counters.get('failed')),
+                     (4, 1))
+    self.assertEqual(_records(beam_dir), cli_records)
+
+  def test_storage_writes_atomically(self):
+    folder = eft.new_tempdir(self)
+    storage = beam_pipeline.BeamStorage()
+    path = storage.join(folder, 'a.json')
+    storage.write_bytes(path, b'{"x": 1}')
+    storage.write_bytes(path, b'{"x": 2}')
+    self.assertEqual(storage.read_bytes(path), b'{"x": 2}')
+    self.assertEqual(storage.list_names(folder), ['a.json'])
+    self.assertTrue(storage.exists(path))
+
+  def test_list_file_inputs(self):
+    listing = os.path.join(eft.new_tempdir(self), 'list.txt')
+    with open(listing, 'w') as f:
+      f.write('\n'.join(self.inputs[:3]) + '\n')
+    items = beam_pipeline.resolve_inputs([listing])
+    self.assertEqual([i.path for i in items], sorted(self.inputs[:3]))
+
+
+class CommandLineTest(absltest.TestCase):
+
+  def _run(self, *args):
+    return subprocess.run(
+        [sys.executable, '-m', 'kinetics_i3d.beam_extract_features', *args],
+        capture_output=True, text=True, timeout=600,
+        env={**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2'})
+
+  def test_help_lists_the_shared_flags(self):
+    result = self._run('--help')
+    self.assertEqual(result.returncode, 0, result.stderr)
+    for flag in ('--inputs', '--window', '--flow_backend', '--[no]overwrite'):
+      self.assertIn(f'{flag}:', result.stdout + result.stderr, flag)
+
+  def test_usage_error_is_one_line(self):
+    result = self._run(f'--output_dir={eft.new_tempdir(self)}',
+                       '--runner=DirectRunner')
+    self.assertEqual(result.returncode, 2, result.stderr)
+    self.assertNotIn('Traceback', result.stderr)
+    self.assertRegex(result.stderr.strip().splitlines()[-1],
+                     r'beam_extract_features.py: --inputs is required.*'
+                     r'\(see --help\)$')
+
+
+if __name__ == '__main__':
+  absltest.main()

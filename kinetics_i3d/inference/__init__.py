@@ -1,0 +1,1 @@
+"""Exact chunked evaluation of long clips and the BatchNorm-folded fast path."""

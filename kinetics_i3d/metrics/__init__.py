@@ -1,0 +1,1 @@
+"""Metrics built on I3D embeddings: Frechet Video Distance."""

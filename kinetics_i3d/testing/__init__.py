@@ -1,0 +1,1 @@
+"""Test support: an independent raw-op forward pass and reference data."""

@@ -1,0 +1,95 @@
+"""Tests of the command-line conventions every tool shares (`cli.run`)."""
+
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+
+from absl.testing import absltest
+
+_TOOL = textwrap.dedent('''\
+    """A tiny tool: its docstring is long, as real tools' are.
+
+    More lines that a usage error must not print.
+    """
+    from kinetics_i3d.utils import cli
+    from absl import app
+    from absl import flags
+    import tensorflow as tf
+
+    _MODE = flags.DEFINE_enum('mode', 'ok', ['ok', 'usage', 'value', 'bug'],
+                              'What to do.')
+
+    def main(argv):
+      del argv
+      if _MODE.value == 'usage':
+        raise app.UsageError('--mode=usage: a usage error')
+      if _MODE.value == 'value':
+        raise ValueError('data.npy: not a valid array; make one with X.')
+      if _MODE.value == 'bug':
+        raise KeyError('a bug')
+      print(float(tf.reduce_sum(tf.ones([2]))))
+
+    cli.run(main)
+    ''')
+
+
+class CliTest(absltest.TestCase):
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    cls._dir = tempfile.TemporaryDirectory()
+    cls._script = os.path.join(cls._dir.name, 'tool.py')
+    with open(cls._script, 'w') as f:
+      f.write(_TOOL)
+
+  @classmethod
+  def tearDownClass(cls):
+    cls._dir.cleanup()
+    super().tearDownClass()
+
+  def _run(self, *args):
+    env = {k: v for k, v in os.environ.items() if k != 'TF_CPP_MIN_LOG_LEVEL'}
+    return subprocess.run([sys.executable, self._script, *args], env=env,
+                          capture_output=True, text=True, timeout=300)
+
+  def test_success_has_no_tensorflow_start_up_noise(self):
+    result = self._run()
+    self.assertEqual(result.returncode, 0, result.stderr)
+    self.assertEqual(result.stdout, '2.0\n')
+    self.assertEqual(result.stderr, '')
+
+  def test_help_exits_zero(self):
+    for flag in ('--help', '--helpfull'):
+      result = self._run(flag)
+      self.assertEqual(result.returncode, 0, flag)
+      self.assertIn('--mode', result.stdout)
+
+  def test_usage_errors_are_one_line(self):
+    for args, message in (
+        (['--mode=usage'], 'tool.py: --mode=usage: a usage error (see --help)'),
+        (['--nosuchflag'],
+         "tool.py: Unknown command line flag 'nosuchflag' (see --help)"),
+        (['--mode=other'], 'tool.py: flag --mode=other: value should be one '
+         "of <ok|usage|value|bug> (see --help)"),
+    ):
+      result = self._run(*args)
+      self.assertEqual(result.returncode, 2, args)
+      self.assertEqual(result.stderr.splitlines(), [message], args)
+
+  def test_expected_errors_are_one_line(self):
+    result = self._run('--mode=value')
+    self.assertEqual(result.returncode, 1)
+    self.assertEqual(result.stderr.splitlines(),
+                     ['tool.py: data.npy: not a valid array; make one with X.'])
+
+  def test_bugs_keep_their_traceback(self):
+    result = self._run('--mode=bug')
+    self.assertNotEqual(result.returncode, 0)
+    self.assertIn('Traceback', result.stderr)
+
+
+if __name__ == '__main__':
+  absltest.main()

@@ -1,0 +1,1 @@
+"""Video decoding at 25 fps and the paper's RGB preprocessing."""

@@ -1,0 +1,126 @@
+"""Progress of long work: a bar on terminals, and lines in the logs.
+
+The tools of this reimplementation of I3D (Joao Carreira, Andrew Zisserman,
+"Quo Vadis, Action Recognition? A New Model and the Kinetics Dataset", CVPR
+2017, https://arxiv.org/abs/1705.07750) decode videos, compute TV-L1 flow and
+extract features for minutes or hours. A tqdm bar alone shows nothing when
+stderr is redirected to a file (a batch job's log), so `Progress` also logs a
+line with absl.logging every `LOG_EVERY_S` seconds (count, rate, time left),
+and a last line when it logged any. Work that ends within the first interval
+logs nothing.
+
+  with progress.Progress('TV-L1 flow', total=num_pairs, unit='pair',
+                         bar=sys.stderr.isatty()) as report:
+    for pair in pairs:
+      ...
+      report.update()
+"""
+
+import time
+from typing import Callable, Optional
+
+from absl import logging
+import tqdm
+
+# Seconds between two log lines of one piece of work.
+LOG_EVERY_S = 10.0
+# A bar appears only for work that lasts longer than this.
+BAR_DELAY_S = 3.0
+
+
+def _duration(seconds: float) -> str:
+  seconds = int(round(seconds))
+  if seconds < 60:
+    return f'{seconds} s'
+  if seconds < 3600:
+    return f'{seconds // 60} min {seconds % 60:02d} s'
+  return f'{seconds // 3600} h {seconds % 3600 // 60:02d} min'
+
+
+class Progress:
+  """Counts finished items; shows a bar and logs every few seconds."""
+
+  def __init__(self,
+               desc: str,
+               total: Optional[int] = None,
+               unit: str = 'frame',
+               bar: bool = False,
+               log_every_s: Optional[float] = None,
+               clock: Callable[[], float] = time.monotonic):
+    """Starts counting.
+
+    Args:
+      desc: What is done, e.g. 'TV-L1 flow of clip.mp4'.
+      total: Items expected, if known.
+      unit: Name of one item ('frame', 'pair', 'video').
+      bar: Whether to show a tqdm bar on stderr (after `BAR_DELAY_S`); pass
+        `sys.stderr.isatty()` to show it on terminals only.
+      log_every_s: Seconds between log lines; None for `LOG_EVERY_S`.
+      clock: Monotonic time in seconds (tests pass a fake one).
+    """
+    self._desc = desc
+    self._total = total
+    self._unit = unit
+    self._log_every_s = LOG_EVERY_S if log_every_s is None else log_every_s
+    self._clock = clock
+    self._start = clock()
+    self._last_log = self._start
+    self._count = 0
+    self._logged = False
+    self._note = ''
+    self._bar = tqdm.tqdm(total=total, desc=desc, unit=unit, disable=not bar,
+                          delay=BAR_DELAY_S, dynamic_ncols=True)
+
+  @property
+  def count(self) -> int:
+    """Items finished so far."""
+    return self._count
+
+  def set_note(self, note: str) -> None:
+    """Text shown after the counts (e.g. '3 failed'), on the bar and in logs."""
+    self._note = note
+    self._bar.set_postfix_str(note, refresh=False)
+
+  def update(self, n: int = 1) -> None:
+    """Records `n` more finished items; logs if the interval has passed."""
+    self._count += n
+    self._bar.update(n)
+    now = self._clock()
+    if now - self._last_log >= self._log_every_s:
+      self._last_log = now
+      self._logged = True
+      logging.info('%s', self.message(now))
+
+  def message(self, now: Optional[float] = None) -> str:
+    """'<desc>: <count>/<total> <unit>s (<pct>%), <rate>/s, about <t> left'."""
+    now = self._clock() if now is None else now
+    elapsed = max(now - self._start, 1e-9)
+    rate = self._count / elapsed
+    text = f'{self._desc}: {self._count}'
+    if self._total:
+      percent = 100 * self._count / self._total
+      text += f'/{self._total} {self._unit}s ({percent:.0f}%)'
+    else:
+      text += f' {self._unit}s'
+    text += f', {rate:.3g} {self._unit}s/s'
+    if self._total and rate > 0 and self._count < self._total:
+      text += f', about {_duration((self._total - self._count) / rate)} left'
+    if self._note:
+      text += f' ({self._note})'
+    return text + '.'
+
+  def close(self) -> None:
+    """Removes the bar; logs a last line if the work was long enough to log."""
+    self._bar.close()
+    if self._logged:
+      elapsed = self._clock() - self._start
+      note = f' ({self._note})' if self._note else ''
+      logging.info('%s: done, %d %ss in %s%s.', self._desc, self._count,
+                   self._unit, _duration(elapsed), note)
+      self._logged = False
+
+  def __enter__(self) -> 'Progress':
+    return self
+
+  def __exit__(self, *exc_info) -> None:
+    self.close()

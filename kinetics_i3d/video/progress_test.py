@@ -1,0 +1,65 @@
+"""Tests for progress.py: progress of long I3D preprocessing work in the logs.
+
+(Carreira & Zisserman, "Quo Vadis, Action Recognition?", CVPR 2017.) A fake
+clock stands in for time; the expected lines are computed by hand.
+"""
+
+from absl.testing import absltest
+
+from kinetics_i3d.video import progress
+
+
+class FakeClock:
+
+  def __init__(self):
+    self.now = 100.0
+
+  def __call__(self) -> float:
+    return self.now
+
+
+class ProgressTest(absltest.TestCase):
+
+  def test_logs_every_interval_with_rate_and_time_left(self):
+    clock = FakeClock()
+    with self.assertLogs(level='INFO') as logs:
+      with progress.Progress('TV-L1 flow of a.mp4', total=100, unit='pair',
+                             log_every_s=10, clock=clock) as report:
+        for _ in range(100):
+          clock.now += 0.5  # 2 pairs per second.
+          report.update()
+    messages = [r.getMessage() for r in logs.records]
+    # One line every 20 pairs (10 s), then the last line.
+    self.assertLen(messages, 6)
+    self.assertEqual(messages[0], 'TV-L1 flow of a.mp4: 20/100 pairs (20%), '
+                     '2 pairs/s, about 40 s left.')
+    self.assertEqual(messages[3], 'TV-L1 flow of a.mp4: 80/100 pairs (80%), '
+                     '2 pairs/s, about 10 s left.')
+    self.assertEqual(messages[-1], 'TV-L1 flow of a.mp4: done, 100 pairs in '
+                     '50 s.')
+
+  def test_unknown_total_and_note(self):
+    clock = FakeClock()
+    with self.assertLogs(level='INFO') as logs:
+      report = progress.Progress('Features', unit='video', log_every_s=60,
+                                 clock=clock)
+      report.set_note('1 failed')
+      clock.now += 3600
+      report.update(3)
+      report.close()
+    self.assertEqual([r.getMessage() for r in logs.records], [
+        'Features: 3 videos, 0.000833 videos/s (1 failed).',
+        'Features: done, 3 videos in 1 h 00 min (1 failed).'])
+
+  def test_short_work_is_silent(self):
+    clock = FakeClock()
+    with self.assertNoLogs(level='INFO'):
+      with progress.Progress('Decoding', total=5, clock=clock) as report:
+        for _ in range(5):
+          clock.now += 1
+          report.update()
+    self.assertEqual(report.count, 5)
+
+
+if __name__ == '__main__':
+  absltest.main()

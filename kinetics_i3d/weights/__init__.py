@@ -1,0 +1,1 @@
+"""Checkpoint layouts, resolution of released names, pinned downloads, conversion."""
