@@ -32,8 +32,8 @@ Usage (from the repository root):
   python -m benchmarks.flow_benchmark --agreement_pairs=10
 """
 
+import functools
 import os
-import time
 from typing import Sequence, Tuple
 
 from absl import app
@@ -210,7 +210,7 @@ def main(argv: Sequence[str]) -> None:
             f'{cpu / pairs:10.2f} {1:9.2f}', flush=True)
     tvl1_tf.compute_flow_batch(first[:1], second[:1], jit_compile=_jit())
     for batch in batches:
-      wall, cpu = _rate(lambda: _tf_flow(first, second, batch))  # pylint: disable=cell-var-from-loop
+      wall, cpu = _rate(functools.partial(_tf_flow, first, second, batch))
       rate = pairs / wall
       print(f'{size:>8} {"tf":>8} {batch:>5} {rate:8.3f} {cpu / pairs:10.2f} '
             f'{rate / cv_rate:9.2f}', flush=True)

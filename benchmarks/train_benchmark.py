@@ -30,6 +30,11 @@ Usage:
 import os
 import statistics
 
+# As i3d-train (kinetics_i3d/train.py): oneDNN's kernels even on CPUs where
+# TensorFlow leaves them off by default. Set before TensorFlow is imported.
+os.environ.setdefault('TF_ENABLE_ONEDNN_OPTS', '1')
+
+# pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import app
 from absl import flags
 import tensorflow as tf

@@ -66,8 +66,8 @@ class ExtractionFlagsTest(absltest.TestCase):
   def test_every_flag_has_help(self):
     values = flags.FlagValues()
     extraction_flags.define_extraction_flags(values)
-    for name, flag in values._flags().items():  # pylint: disable=protected-access
-      self.assertTrue(flag.help, name)
+    for name in values:
+      self.assertTrue(values[name].help, name)
 
 
 if __name__ == '__main__':

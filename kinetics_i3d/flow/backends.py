@@ -24,7 +24,7 @@ from absl import flags
 import numpy as np
 
 from kinetics_i3d.flow import tvl1_opencv
-from kinetics_i3d.video import progress as progress_lib
+from kinetics_i3d.utils import progress as progress_lib
 
 OPENCV = 'opencv'
 TF = 'tf'

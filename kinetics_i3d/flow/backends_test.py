@@ -23,7 +23,7 @@ import kinetics_i3d.flow
 from kinetics_i3d.flow import backends
 from kinetics_i3d.flow import tvl1_opencv
 from kinetics_i3d.video import decode_test
-from kinetics_i3d.video import progress
+from kinetics_i3d.utils import progress
 
 _TF_MODULE = 'kinetics_i3d.flow.tvl1_tf'
 

@@ -39,7 +39,7 @@ from absl import logging
 import cv2
 import numpy as np
 
-from kinetics_i3d.video import progress as progress_lib
+from kinetics_i3d.utils import progress as progress_lib
 
 NAME = 'tvl1'
 BACKEND = 'opencv'

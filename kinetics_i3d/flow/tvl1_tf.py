@@ -58,13 +58,20 @@ sets `--xla_cpu_max_isa=AVX` (no FMA) in XLA_FLAGS at import, and
 `xla_keeps_float_rounding()` verifies it took effect (it cannot if XLA was
 used in the process before this module was imported); if not, plain
 TensorFlow kernels are used, with identical results, several times slower.
-The XLA and plain paths give bit-identical flow (tested). On 2 shared CPU
-cores the TF backend needs about SPEED_FIGURES.
+The XLA and plain paths give bit-identical flow (tested). On a CPU the pairs
+of a batch run one at a time: a batch iterates until its slowest pair has
+converged, and the masked iterations of the others cost as much as real ones
+(batch 8 took 2.4x the CPU time per pair). Measured on 2 shared AMD EPYC
+cores at 256x340 (`python -m benchmarks.flow_benchmark`, same run, same 8
+bikes.mp4 pairs): OpenCV 0.37 pairs/s (2.1 CPU-s per pair), this module
+0.30-0.33 pairs/s (2.8-2.9 CPU-s per pair) at batch 1 and 8, i.e. 0.8-0.9x
+OpenCV; at batch 8, 256x454: 0.87x, 256x602: 0.97x. The previous one-kernel-per-operation version took about 17 s per
+pair.
 
 Residual differences from OpenCV 5.0 as shipped (the x86 pip wheels):
   (a) `remap(INTER_CUBIC)` no longer uses the 1/32-pixel table; its AVX2
-      kernels compute Keys weights at the exact position with FMAs in an
-      order inferred here by probing, not read from the source: warped values
+      kernels compute Keys weights at the exact position with FMAs; the
+      order used here was inferred by probing cv2.remap, and warped values
       agree exactly for ~80 % of pixels, else within 1-2 ulp.
   (b) float32 `resize(INTER_LINEAR)` (pyramid and flow upscaling) goes
       through Intel IPP, whose arithmetic differs from OpenCV's own code by
@@ -78,7 +85,11 @@ these 1-ulp differences grow in a small fraction of pixels. Measured on the
 first 10 distinct pairs of each sample video at smaller side 256 (mean EPE,
 99.9th percentile EPE in px, share of values identical after 8-bit
 quantisation over [-20, 20]), against OpenCV as shipped / with IPP off:
-AGREEMENT_FIGURES
+    g1.avi             0.0157 / 0.0131  1.71 / 1.53  95.9 % / 96.5 %
+    retroMars2018.avi  0.0042 / 0.0036  0.49 / 0.40  98.6 % / 98.7 %
+    bikes.mp4          0.0066 / 0.0056  0.30 / 0.27  93.9 % / 94.7 %
+(`python -m benchmarks.flow_benchmark --agreement_pairs=10`; 256x341,
+256x341 and 256x602 frames).
 Synthetic smooth shifts agree to ~1e-4..5e-3 px mean EPE. The project's goal
 (mean EPE <= 0.01 px, p99.9 <= 0.1 px, >= 99.5 % identical) is therefore not
 met: matching (a) and (b) exactly would need OpenCV's SIMD remap and IPP's
@@ -193,7 +204,7 @@ def identity(params: TVL1Params = DEFAULT_PARAMS) -> Dict[str, Any]:
   return {
       'name': 'tvl1',
       'backend': 'tf',
-      'reference': f'cv2.optflow.DualTVL1OpticalFlow (OpenCV 5.0 CPU path)',
+      'reference': 'cv2.optflow.DualTVL1OpticalFlow (OpenCV 5.0 CPU path)',
       'params': params.to_dict(),
       'tensorflow': tf.__version__,
   }
@@ -747,7 +758,8 @@ def compute_flow_batch(first: np.ndarray, second: np.ndarray,
 
   Returns:
     float32 [N, H, W, 2] flow (x, y) in pixels. Pairs of identical frames
-    get exactly 0, as from OpenCV, without running the solver.
+    get exactly 0, as from OpenCV, without running the solver. On a GPU the
+    pairs run as one batch; on a CPU one at a time (same results).
 
   Raises:
     ValueError: for a bad argument (named in the message): wrong rank or
@@ -775,15 +787,21 @@ def compute_flow_batch(first: np.ndarray, second: np.ndarray,
   if jit_compile is None:
     jit_compile = _default_jit_compile()
   fn = _compiled(params, height, width, bool(jit_compile))
+  # A batch iterates until its slowest pair has converged, and on a CPU
+  # the other pairs' masked iterations cost as much as real ones (measured:
+  # batch 8 took 2.4x the CPU time per pair of batch 1 at 256x340), while
+  # a GPU has the parallelism to spare; so a CPU runs the pairs one by one.
+  per_call = todo.size if tf.config.list_logical_devices('GPU') else 1
   try:
-    out = fn(tf.constant(a[todo]), tf.constant(b[todo]))
+    for start in range(0, todo.size, per_call):
+      part = todo[start:start + per_call]
+      flow[part] = fn(tf.constant(a[part]), tf.constant(b[part])).numpy()
   except tf.errors.ResourceExhaustedError as e:
     smaller = max(1, todo.size // 2)
     raise FlowOutOfMemoryError(
         f'Out of device memory computing TV-L1 flow for a batch of '
         f'{todo.size} pairs of {height}x{width}; use batch_size={smaller}'
         f'{" or fewer" if smaller > 1 else " (or a smaller image)"}.') from e
-  flow[todo] = out.numpy()
   return flow
 
 

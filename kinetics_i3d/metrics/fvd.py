@@ -98,12 +98,17 @@ from typing import (Any, Callable, Dict, Iterator, List, Optional, Sequence,
 
 from absl import logging
 import numpy as np
+from PIL import Image
 import scipy.linalg
 import tensorflow as tf
+import tqdm
 
 import i3d
 from kinetics_i3d import paths
 from kinetics_i3d.utils import atomic_files
+from kinetics_i3d.video import decode
+from kinetics_i3d.weights import assets
+from kinetics_i3d.weights import checkpoints
 
 NUM_CLASSES = 400
 EMBEDDING_SIZE = NUM_CLASSES
@@ -426,7 +431,6 @@ class Embedder:
   def model(self) -> i3d.InceptionI3d:
     """The network (loaded now if it was not yet)."""
     if self._model is None:
-      from kinetics_i3d.weights import checkpoints  # pylint: disable=g-import-not-at-top
       self._set_model(checkpoints.build_model(
           CHECKPOINT, final_endpoint='Logits',
           checkpoint_dir=self._checkpoint_dir))
@@ -808,7 +812,6 @@ def iter_stored_frames(path: str) -> Iterator[np.ndarray]:
     FVDError: For a missing, unreadable, truncated or corrupt file, or one
       that declares no frame rate.
   """
-  from kinetics_i3d.video import decode  # pylint: disable=g-import-not-at-top
   try:
     decode.check_video(path)
     rate = decode.source_fps(path)
@@ -854,7 +857,8 @@ class VideoSet:
     self.kind = kind
     self.names = names
     self.value_range = value_range
-    self._array = array
+    # The memory-mapped [N, T, H, W, 3] array of an 'array' set.
+    self.array = array
 
   def __len__(self) -> int:
     return len(self.names)
@@ -900,7 +904,7 @@ class VideoSet:
     """
     name = self.sample_name(index)
     if self.kind == 'array':
-      video = self._array[index]
+      video = self.array[index]
       return np.asarray(video[sampling.indices(video.shape[0],
                                                self.names[index], name)])
     if self.kind == 'frames':
@@ -909,10 +913,10 @@ class VideoSet:
 
   def _frames_clip(self, index: int, sampling: ClipSampling,
                    name: str) -> np.ndarray:
-    from PIL import Image  # pylint: disable=g-import-not-at-top
     files = self._frame_files(self.names[index])
     if not files:
-      raise FVDError(f'{name}: no frame images ({", ".join(IMAGE_EXTENSIONS)}).')
+      raise FVDError(f'{name}: no frame images '
+                     f'({", ".join(IMAGE_EXTENSIONS)}).')
     frames = []
     for i in sampling.indices(len(files), self.names[index], name):
       path = os.path.join(name, files[i])
@@ -950,9 +954,9 @@ class VideoSet:
     """Scans an array set for NaN and values out of range, chunk by chunk."""
     if self.kind != 'array':
       return
-    chunk = max(1, int(2**27 // max(1, np.prod(self._array.shape[1:]))))
+    chunk = max(1, int(2**27 // max(1, np.prod(self.array.shape[1:]))))
     for start in range(0, len(self.names), chunk):
-      check_values(self._array[start:start + chunk], self.value_range,
+      check_values(self.array[start:start + chunk], self.value_range,
                    f'{self.path}[{start}:{start + chunk}]')
 
 
@@ -1103,7 +1107,7 @@ def clip_length(video_set: VideoSet, sampling: ClipSampling) -> int:
   if sampling.num_frames is not None:
     return sampling.num_frames
   if video_set.kind == 'array':
-    length = len(sampling.indices(video_set._array.shape[1], '0',  # pylint: disable=protected-access
+    length = len(sampling.indices(video_set.array.shape[1], '0',
                                   video_set.sample_name(0)))
   else:
     length = int(video_set.clip(0, sampling).shape[0])
@@ -1148,7 +1152,6 @@ def embed_set(video_set: VideoSet,
     FVDError: For a video that cannot be read or used (names it), or clips of
       different lengths.
   """
-  import tqdm  # pylint: disable=g-import-not-at-top
   names = video_set.names
   total = len(names)
   cache_path = None
@@ -1201,7 +1204,6 @@ def embed_set(video_set: VideoSet,
 
 def default_cache_dir() -> str:
   """`<the download cache>/fvd` (`$I3D_CACHE_DIR` or `~/.cache/i3d`)."""
-  from kinetics_i3d.weights import assets  # pylint: disable=g-import-not-at-top
   return os.path.join(assets.cache_dir(), 'fvd')
 
 

@@ -20,9 +20,12 @@ pixels (everything is resized to 224 anyway).
 import fractions
 import functools
 import os
+import re
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 from absl.testing import absltest
 from absl.testing import parameterized
@@ -34,6 +37,7 @@ import tensorflow as tf
 from kinetics_i3d import paths
 from kinetics_i3d.metrics import fvd
 from kinetics_i3d.testing import reference_forward
+from kinetics_i3d.utils import atomic_files
 from kinetics_i3d.weights import checkpoints
 
 _FRAMES = 10  # Short clips (I3D takes 9 or more) keep the tests fast.
@@ -370,7 +374,8 @@ class PreprocessTest(parameterized.TestCase):
 
   def test_bad_clips(self):
     clip = np.full((9, 8, 8, 3), 100., np.float32)
-    with self.assertRaisesRegex(fvd.FVDError, r'v1: clips of 8 frames.*at least 9'):
+    with self.assertRaisesRegex(fvd.FVDError,
+                                r'v1: clips of 8 frames.*at least 9'):
       fvd.preprocess_clip(clip[:8], name='v1')
     bad = clip.copy()
     bad[3, 2, 1, 0] = np.nan
@@ -724,6 +729,132 @@ class CliTest(absltest.TestCase):
                       '--value_range=255')
     self.assertEqual(again.returncode, 0, again.stderr)
     self.assertEqual(again.stdout.strip().splitlines()[-1], last)
+
+  def _start(self, args, name):
+    """Starts `args` with stdout and stderr to `<name>.out` / `<name>.err`."""
+    with open(f'{name}.out', 'w') as out, open(f'{name}.err', 'w') as err:
+      process = subprocess.Popen(args, stdout=out, stderr=err)
+
+    def stop():
+      if process.poll() is None:
+        process.kill()
+        process.wait()
+
+    self.addCleanup(stop)
+    return process
+
+  def _finish(self, process, name, timeout=600):
+    """Waits for a process of `_start`; returns (status, stdout, stderr)."""
+    process.wait(timeout)
+    with open(f'{name}.out') as out, open(f'{name}.err') as err:
+      return process.returncode, out.read(), err.read()
+
+  def _committed(self, cache: str) -> dict:
+    """{cache key: embeddings [n, 400]} of the cache files in `cache`."""
+    found = {}
+    if not os.path.isdir(cache):
+      return found
+    for name in os.listdir(cache):
+      if name.startswith('.') or not name.endswith('.npz'):
+        continue  # Temporaries: never committed.
+      with np.load(os.path.join(cache, name), allow_pickle=False) as data:
+        found[str(data['key'])] = np.array(data['embeddings'])
+    return found
+
+  def test_resumes_exactly_after_sigkill(self):
+    # Resumability as a user meets it: the tool in its own process,
+    # SIGKILLed after a committed batch, then the same command again; its
+    # FVD line must be that of a run never interrupted.
+    folder = make_tempdir(self)
+    real = os.path.join(folder, 'real.npy')
+    generated = os.path.join(folder, 'generated.npy')
+    np.save(real, blob_videos(21, 6, 32, 48, num_frames=9))
+    np.save(generated, blob_videos(22, 6, 48, 40, num_frames=9))
+    total = 12
+    # Which cache file holds which set, keyed as the library keys them.
+    protocol = fvd.get_protocol('reference')
+    roles = {fvd.cache_key(plan.source, protocol, plan.sampling): plan.role
+             for plan in fvd.plan_comparison(real, generated, protocol,
+                                             value_range=255)}
+
+    def command(cache, stats):
+      return [sys.executable, '-m', 'kinetics_i3d.fvd', f'--real={real}',
+              f'--generated={generated}', '--value_range=255',
+              '--batch_size=1', f'--cache_dir={cache}',
+              f'--save_real_stats={stats}',
+              f'--checkpoint_dir={paths.CHECKPOINT_DIR}', '--noprogress']
+
+    def committed(cache):
+      return {roles[key]: rows for key, rows in self._committed(cache).items()}
+
+    # The uninterrupted run, in a fresh cache, overlaps the others (most of
+    # a run is start-up, much of it single-threaded).
+    fresh_cache = os.path.join(folder, 'fresh_cache')
+    fresh_name = os.path.join(folder, 'fresh')
+    fresh = self._start(command(fresh_cache, f'{fresh_name}.npz'),
+                        fresh_name)
+
+    # Kill once a batch is committed; if the kill came only after the last
+    # batch (a stalled poller on a loaded machine), start over once.
+    for attempt in range(2):
+      cache = os.path.join(folder, f'cache_{attempt}')
+      name = os.path.join(folder, f'killed_{attempt}')
+      stats = f'{name}.npz'
+      process = self._start(command(cache, stats), name)
+      deadline = time.monotonic() + 600
+      # Cache files appear by atomic renames only: complete when seen.
+      while (process.poll() is None and time.monotonic() < deadline and
+             not committed(cache)):
+        time.sleep(.05)
+      if process.poll() is None:
+        process.send_signal(signal.SIGKILL)
+      status, _, stderr = self._finish(process, name, 60)
+      self.assertIn(status, (-signal.SIGKILL, 0), stderr)
+      done = {role: len(rows) for role, rows in committed(cache).items()}
+      self.assertTrue(done, f'no batch committed in 600 s:\n{stderr}')
+      if status == -signal.SIGKILL and sum(done.values()) < total:
+        break
+    else:
+      self.fail(f'killed only after the last batch, twice: {done}')
+    before = committed(cache)
+    # The kill left no output (statistics are written last) and nothing
+    # that blocks a re-run. Plant what a kill inside a cache write leaves:
+    # a cut temporary file.
+    self.assertFalse(os.path.exists(stats))
+    self.assertEqual([f for f in os.listdir(folder)
+                      if f.startswith(f'.{os.path.basename(stats)}')], [])
+    partial = os.path.join(cache, min(
+        f for f in os.listdir(cache) if not f.startswith('.')))
+    with open(partial, 'rb') as f, open(
+        atomic_files.temporary_name(partial), 'wb') as g:
+      g.write(f.read()[:200])
+
+    resumed = subprocess.run(command(cache, stats), capture_output=True,
+                             text=True, timeout=600, check=False)
+    self.assertEqual(resumed.returncode, 0, resumed.stderr)
+    # Exactly the committed videos were skipped, set by set.
+    skipped = {role: int(count) for role, count in re.findall(
+        r'(real|generated): resuming after (\d+) of \d+ videos',
+        resumed.stderr)}
+    self.assertEqual(skipped, {r: n for r, n in done.items() if n},
+                     resumed.stderr)
+    self.assertLess(sum(skipped.values()), total)
+    self.assertEqual([f for f in os.listdir(cache) if f.startswith('.')], [])
+    self.assertTrue(os.path.exists(stats))
+    after = committed(cache)
+    for role, rows in before.items():  # Committed rows are kept as written.
+      np.testing.assert_array_equal(after[role][:len(rows)], rows)
+
+    status, stdout, stderr = self._finish(fresh, fresh_name)
+    self.assertEqual(status, 0, stderr)
+    self.assertNotIn('resuming', stderr)
+    last = stdout.strip().splitlines()[-1]
+    self.assertRegex(last, r'^FVD: \d+\.\d{6}$')
+    self.assertEqual(resumed.stdout.strip().splitlines()[-1], last)
+    fresh_rows = committed(fresh_cache)
+    self.assertEqual(sorted(fresh_rows), ['generated', 'real'])
+    for role, rows in fresh_rows.items():  # Bit for bit, not just as printed.
+      np.testing.assert_array_equal(after[role], rows)
 
   def _assert_one_line_error(self, result, pattern):
     self.assertEqual(result.returncode, 1, result.stderr)

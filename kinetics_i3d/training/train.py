@@ -145,13 +145,30 @@ def validate_config(config: ml_collections.ConfigDict
 
 
 def enable_determinism(seed: int) -> None:
-  """Deterministic TensorFlow kernels and seeded global generators.
+  """Deterministic TensorFlow kernels, one op at a time, seeded generators.
 
   The clips, crops, flips and dropout masks already derive from the seed
-  alone; this removes the rest: kernels whose floating-point sums depend on
-  thread scheduling, and anything drawing from the global generators.
-  Process-wide and irreversible.
+  alone; this removes the rest. TensorFlow's op determinism replaces kernels
+  whose floating-point sums depend on thread scheduling; it is not enough on
+  CPU, where kernels (the stem convolution's, with oneDNN) still round
+  differently when other ops run concurrently, so ops also run one at a
+  time (each still on every core). Process-wide and irreversible; call it
+  before TensorFlow runs its first op.
+
+  Args:
+    seed: Seed of Python's, NumPy's and TensorFlow's global generators.
+
+  Raises:
+    TrainError: If TensorFlow has already started with concurrent ops.
   """
+  try:
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+  except RuntimeError as e:
+    if tf.config.threading.get_inter_op_parallelism_threads() != 1:
+      raise TrainError(
+          'deterministic=True must take effect before TensorFlow starts (it '
+          'runs ops one at a time); run training in a new process, e.g. '
+          'with i3d-train.') from e
   tf.config.experimental.enable_op_determinism()
   random.seed(seed)
   np.random.seed(seed)
@@ -431,11 +448,12 @@ def train(config: ml_collections.ConfigDict,
   """
   boundaries, values, train_steps = validate_config(config)
   resume_from = _check_before_work(config)
+  # Threads and devices are configured before TensorFlow runs any op.
   if config.deterministic:
     enable_determinism(config.seed)
-  cached, skipped = _prepare_data(config)
   strategy = strategy or distribution.make_strategy(config.strategy,
                                                     config.cpu_replicas)
+  cached, skipped = _prepare_data(config)
   per_replica = config.optim.per_replica_batch_size
   global_batch = per_replica * strategy.num_replicas_in_sync
   lr_scale = schedule.lr_scale(config, global_batch)

@@ -18,7 +18,7 @@ import tensorflow as tf
 from kinetics_i3d.flow import backends
 from kinetics_i3d.training import config as config_lib
 from kinetics_i3d.training import train_data
-from kinetics_i3d.video import progress
+from kinetics_i3d.utils import progress
 
 # Class k: a square of colour _COLOURS[k] moving along _MOTIONS[k] (pixels per
 # frame, [dy, dx]) over a noisy grey background.

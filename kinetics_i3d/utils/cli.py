@@ -91,6 +91,23 @@ def _parse_flags_one_line(argv: Sequence[str]) -> Sequence[str]:
   return argv  # Not reached.
 
 
+def _show_tool_help(main: Callable[..., object]) -> None:
+  """Makes `--help` describe the tool when it runs as a console script.
+
+  absl's `--help` shows the docstring and key flags of the `__main__` module
+  (found through `sys.argv[0]`); a console script's `__main__` is a
+  generated wrapper, so the tool module's are registered for it.
+  """
+  tool = sys.modules.get(main.__module__)
+  main_module = sys.modules.get('__main__')
+  if tool is None or tool is main_module or not sys.argv:
+    return
+  if main_module is not None and tool.__doc__:
+    main_module.__doc__ = tool.__doc__
+  for flag in flags.FLAGS.get_key_flags_for_module(tool):
+    flags.FLAGS.register_key_flag_for_module(sys.argv[0], flag)
+
+
 def run(main: Callable[[Sequence[str]], Optional[int]],
         expected_errors: Tuple[Type[BaseException], ...] = (ValueError,
                                                             OSError),
@@ -105,6 +122,8 @@ def run(main: Callable[[Sequence[str]], Optional[int]],
     flags_parser: Optional replacement for the flag parser (e.g. one that
       leaves unknown flags to Apache Beam).
   """
+
+  _show_tool_help(main)
 
   def guarded_main(argv: Sequence[str]) -> Optional[int]:
     logging.use_absl_handler()

@@ -31,7 +31,11 @@ _TOOL = textwrap.dedent('''\
         raise KeyError('a bug')
       print(float(tf.reduce_sum(tf.ones([2]))))
 
-    cli.run(main)
+    def run():
+      cli.run(main)
+
+    if __name__ == '__main__':
+      run()
     ''')
 
 
@@ -66,6 +70,17 @@ class CliTest(absltest.TestCase):
       result = self._run(flag)
       self.assertEqual(result.returncode, 0, flag)
       self.assertIn('--mode', result.stdout)
+
+  def test_help_of_a_console_script_shows_the_tool(self):
+    # A console script's __main__ is a generated wrapper that calls run().
+    wrapper = ('import sys; sys.argv[0] = "/venv/bin/i3d-tool"; '
+               'import tool; tool.run()')
+    result = subprocess.run([sys.executable, '-c', wrapper, '--help'],
+                            cwd=self._dir.name, capture_output=True,
+                            text=True, timeout=300)
+    self.assertEqual(result.returncode, 0, result.stderr)
+    self.assertIn('A tiny tool: its docstring is long', result.stdout)
+    self.assertIn('--mode: <ok|usage|value|bug>: What to do.', result.stdout)
 
   def test_usage_errors_are_one_line(self):
     for args, message in (

@@ -64,7 +64,7 @@ import av
 import numpy as np
 
 from kinetics_i3d import streams
-from kinetics_i3d.video import progress as progress_lib
+from kinetics_i3d.utils import progress as progress_lib
 
 Fraction = fractions.Fraction
 

@@ -25,7 +25,7 @@ import av
 import numpy as np
 
 from kinetics_i3d.video import decode
-from kinetics_i3d.video import progress
+from kinetics_i3d.utils import progress
 from kinetics_i3d.video import samples
 
 Fraction = fractions.Fraction

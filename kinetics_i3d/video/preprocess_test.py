@@ -7,7 +7,8 @@ what each frame must show written into it; expected values come from the
 encoding parameters or from OpenCV called directly, not from preprocess.py.
 The command-line tests run the tool, `python -m kinetics_i3d.preprocess`, in
 a subprocess; the last ones run the real planets sample (retroMars2018.avi:
-an animation of planets orbiting the Sun, fetched by kinetics_i3d.video.samples) through it.
+an animation of planets orbiting the Sun, fetched by
+`kinetics_i3d.video.samples`) through it.
 """
 
 import os
@@ -26,7 +27,7 @@ from kinetics_i3d.flow import backends
 from kinetics_i3d.video import decode
 from kinetics_i3d.video import decode_test
 from kinetics_i3d.video import preprocess
-from kinetics_i3d.video import progress
+from kinetics_i3d.utils import progress
 from kinetics_i3d.video import samples
 
 encode = decode_test.encode
@@ -573,7 +574,8 @@ class CliTest(TempDirTestCase):
 class PlanetsSampleTest(TempDirTestCase):
   """retroMars2018.avi: planets orbiting the Sun, 1024x768, 10 fps, 25 frames.
 
-  A real file from PyPI (kinetics_i3d.video.samples); an animation, not a recording of people.
+  A real file from PyPI (`kinetics_i3d.video.samples`); an animation, not a
+  recording of people.
   """
 
   @classmethod

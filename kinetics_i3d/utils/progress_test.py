@@ -6,7 +6,7 @@ clock stands in for time; the expected lines are computed by hand.
 
 from absl.testing import absltest
 
-from kinetics_i3d.video import progress
+from kinetics_i3d.utils import progress
 
 
 class FakeClock:
