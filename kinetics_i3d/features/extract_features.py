@@ -82,9 +82,9 @@ from kinetics_i3d import streams as streams_lib
 from kinetics_i3d.flow import backends
 from kinetics_i3d.inference import fast_inference
 from kinetics_i3d.utils import atomic_files
+from kinetics_i3d.utils import progress as progress_lib
 from kinetics_i3d.video import decode
 from kinetics_i3d.video import preprocess
-from kinetics_i3d.utils import progress as progress_lib
 from kinetics_i3d.weights import checkpoints
 
 FPS = streams_lib.FPS

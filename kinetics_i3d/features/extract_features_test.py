@@ -32,8 +32,8 @@ from kinetics_i3d import paths
 from kinetics_i3d.features import extract_features as ef
 from kinetics_i3d.flow import backends
 from kinetics_i3d.testing import reference_forward
-from kinetics_i3d.video import preprocess
 from kinetics_i3d.utils import progress
+from kinetics_i3d.video import preprocess
 from kinetics_i3d.video import samples
 from kinetics_i3d.weights import checkpoints
 from kinetics_i3d.weights import tf1_checkpoint

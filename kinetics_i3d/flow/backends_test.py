@@ -22,8 +22,8 @@ import numpy as np
 import kinetics_i3d.flow
 from kinetics_i3d.flow import backends
 from kinetics_i3d.flow import tvl1_opencv
-from kinetics_i3d.video import decode_test
 from kinetics_i3d.utils import progress
+from kinetics_i3d.video import decode_test
 
 _TF_MODULE = 'kinetics_i3d.flow.tvl1_tf'
 

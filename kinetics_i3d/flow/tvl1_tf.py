@@ -27,11 +27,11 @@ float32, so that rounding matches:
   * Flow upscaling: the same resize to the finer level's size (scale
     1 / (dst / src) in double), then multiplication by 1 / 0.8.
   * Warping: `cv::remap(..., INTER_CUBIC, BORDER_CONSTANT, 0)` of I1 and of
-    its centred derivatives. The map x + u is rounded to 1/32 pixel
-    (INTER_TAB_SIZE = 32, round half to even); the 4x4 weights are OpenCV's
-    float table (Keys cubic with A = -0.75, 1-D coefficients multiplied in
-    float); fully-inside taps are summed row by row, taps that touch the
-    border are summed one by one with outside taps contributing 0.
+    its centred derivatives. OpenCV 5.0 samples at the exact float position
+    (no 1/32-pixel table): integer part floor(x + u), Keys cubic weights
+    (A = -0.75) of the fraction, each of the 4 rows interpolated
+    horizontally, then the 4 row values vertically; taps outside the image
+    contribute 0 (see residual (a) below for the rounding).
   * Derivatives: centred differences 0.5 * (a - b) with one-sided differences
     on the first/last row and column; forward differences for the flow
     gradient (0 on the last column/row); the divergence with OpenCV's
@@ -65,8 +65,8 @@ converged, and the masked iterations of the others cost as much as real ones
 cores at 256x340 (`python -m benchmarks.flow_benchmark`, same run, same 8
 bikes.mp4 pairs): OpenCV 0.37 pairs/s (2.1 CPU-s per pair), this module
 0.30-0.33 pairs/s (2.8-2.9 CPU-s per pair) at batch 1 and 8, i.e. 0.8-0.9x
-OpenCV; at batch 8, 256x454: 0.87x, 256x602: 0.97x. The previous one-kernel-per-operation version took about 17 s per
-pair.
+OpenCV; at batch 8, 256x454: 0.87x, 256x602: 0.97x. The previous
+one-kernel-per-operation version took about 17 s per pair.
 
 Residual differences from OpenCV 5.0 as shipped (the x86 pip wheels):
   (a) `remap(INTER_CUBIC)` no longer uses the 1/32-pixel table; its AVX2

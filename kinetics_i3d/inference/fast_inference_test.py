@@ -13,8 +13,8 @@ from absl.testing import parameterized
 import numpy as np
 import tensorflow as tf
 
-from kinetics_i3d.inference import fast_inference
 import i3d
+from kinetics_i3d.inference import fast_inference
 
 _BATCH = 2
 _SIZE = 224

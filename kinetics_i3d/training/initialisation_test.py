@@ -5,6 +5,7 @@ import os
 os.environ.setdefault('TF_ENABLE_ONEDNN_OPTS', '1')  # See train_test.py.
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
+import logging as std_logging
 import shutil
 import tempfile
 
@@ -87,14 +88,15 @@ class InitialisationTest(parameterized.TestCase, tf.test.TestCase):
     self.assertIn('(Conv3d_1a_7x7 to Mixed_5c)', text)
     self.assertLess(max(len(line) for line in logs.output), 300)
     self.assertNotIn('Mixed_4b/Branch_1', text)
-    verbosity = logging.get_verbosity()
-    logging.set_verbosity(logging.DEBUG)
+    absl_logger = logging.get_absl_logger()
+    level = absl_logger.level
+    absl_logger.setLevel(std_logging.DEBUG)  # As --verbosity=1.
     try:
       with self.assertLogs(level='DEBUG') as logs:
         initialisation.log_initialisation('rgb_imagenet', restored,
                                           reinitialised)
     finally:
-      logging.set_verbosity(verbosity)
+      absl_logger.setLevel(level)
     self.assertLen(logs.output, 2 + len(restored) + len(reinitialised))
 
   def test_truncated_model_reinitialises_its_head(self):

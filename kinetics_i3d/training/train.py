@@ -30,9 +30,11 @@ into place last) under `model_dir` (`workdir.py`); the first, at step 0,
 comes with `train_meta.json`. A restarted run resumes at the saved step with
 the saved optimizer state and reads exactly the clips an uninterrupted run
 would have read; dropout masks are seeded by step and replica.
-`deterministic=True` also makes TensorFlow's kernels deterministic, so that
-two runs, or a killed and resumed run and an uninterrupted one, end with
-bit-identical weights.
+Without `deterministic`, TensorFlow's kernels round differently from run to
+run (their sums depend on thread scheduling), so the weights of two runs
+drift apart; `deterministic=True` enables op determinism and runs one op at
+a time (`enable_determinism`), so that two runs, or a killed and resumed run
+and an uninterrupted one, end with bit-identical weights.
 """
 
 import dataclasses
@@ -41,7 +43,7 @@ import os
 import random
 import shutil
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from absl import logging
 import ml_collections

@@ -50,9 +50,9 @@ from kinetics_i3d import streams
 from kinetics_i3d.flow import backends
 from kinetics_i3d.training import config as config_lib
 from kinetics_i3d.utils import atomic_files
+from kinetics_i3d.utils import progress as progress_lib
 from kinetics_i3d.video import decode
 from kinetics_i3d.video import preprocess
-from kinetics_i3d.utils import progress as progress_lib
 
 STREAMS = streams.STREAMS
 STREAM_CHANNELS = streams.CHANNELS

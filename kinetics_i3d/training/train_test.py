@@ -79,6 +79,7 @@ class _Fixture:
 def tearDownModule():
   if _Fixture.root is not None:
     shutil.rmtree(_Fixture.root, ignore_errors=True)
+    _Fixture.root = None  # evaluation_test.py may make it again.
 
 
 def tiny_config(model_dir: str, **overrides) -> ml_collections.ConfigDict:

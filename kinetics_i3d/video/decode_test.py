@@ -24,8 +24,8 @@ from absl.testing import parameterized
 import av
 import numpy as np
 
-from kinetics_i3d.video import decode
 from kinetics_i3d.utils import progress
+from kinetics_i3d.video import decode
 from kinetics_i3d.video import samples
 
 Fraction = fractions.Fraction
@@ -347,18 +347,22 @@ _UNOPENABLE = ('missing', 'empty', 'directory', 'text', 'truncated_mp4',
                'audio_only')
 
 
+# (test name, kind of bad file for `make_bad_input`, expected message).
+BAD_FILES = (
+    ('missing', 'missing', 'no such file'),
+    ('empty', 'empty', 'empty'),
+    ('directory', 'directory', 'directory'),
+    ('text', 'text', 'cannot read it as a video'),
+    ('truncated_mp4', 'truncated_mp4', 'truncated'),
+    ('truncated_mkv', 'truncated_mkv', 'truncated'),
+    ('audio_only', 'audio_only', 'no video stream'),
+    ('no_frames', 'no_frames', 'no decodable video frames'),
+)
+
+
 class BadInputTest(TempDirTestCase):
 
-  @parameterized.named_parameters(
-      ('missing', 'missing', 'no such file'),
-      ('empty', 'empty', 'empty'),
-      ('directory', 'directory', 'directory'),
-      ('text', 'text', 'cannot read it as a video'),
-      ('truncated_mp4', 'truncated_mp4', 'truncated'),
-      ('truncated_mkv', 'truncated_mkv', 'truncated'),
-      ('audio_only', 'audio_only', 'no video stream'),
-      ('no_frames', 'no_frames', 'no decodable video frames'),
-  )
+  @parameterized.named_parameters(*BAD_FILES)
   def test_bad_file(self, kind, message):
     path = make_bad_input(kind, self.tmp)
     pattern = '^' + re.escape(path) + ': .*' + message

@@ -70,8 +70,8 @@ from PIL import Image
 from kinetics_i3d import streams as streams_lib
 from kinetics_i3d.flow import backends
 from kinetics_i3d.utils import atomic_files
-from kinetics_i3d.video import decode
 from kinetics_i3d.utils import progress as progress_lib
+from kinetics_i3d.video import decode
 
 STREAMS = streams_lib.STREAMS
 FPS = streams_lib.FPS

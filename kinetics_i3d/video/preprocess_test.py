@@ -24,10 +24,10 @@ import numpy as np
 from PIL import Image
 
 from kinetics_i3d.flow import backends
+from kinetics_i3d.utils import progress
 from kinetics_i3d.video import decode
 from kinetics_i3d.video import decode_test
 from kinetics_i3d.video import preprocess
-from kinetics_i3d.utils import progress
 from kinetics_i3d.video import samples
 
 encode = decode_test.encode
@@ -431,16 +431,7 @@ class ProgressTest(TempDirTestCase):
 
 class BadInputTest(TempDirTestCase):
 
-  @parameterized.named_parameters(
-      ('missing', 'missing', 'no such file'),
-      ('empty', 'empty', 'empty'),
-      ('directory', 'directory', 'directory'),
-      ('text', 'text', 'cannot read it as a video'),
-      ('truncated_mp4', 'truncated_mp4', 'truncated'),
-      ('truncated_mkv', 'truncated_mkv', 'truncated'),
-      ('audio_only', 'audio_only', 'no video stream'),
-      ('no_frames', 'no_frames', 'no decodable video frames'),
-  )
+  @parameterized.named_parameters(*decode_test.BAD_FILES)
   def test_bad_file(self, kind, message):
     path = make_bad_input(kind, self.tmp)
     pattern = '^' + re.escape(path) + ': .*' + message

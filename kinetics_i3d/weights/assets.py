@@ -52,8 +52,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Tuple
-import zipfile
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 

@@ -37,7 +37,6 @@ import tensorflow as tf
 
 from kinetics_i3d import paths
 from kinetics_i3d.weights import assets
-from kinetics_i3d.video import samples
 
 def _rgb_scratch_layout():
   """Name -> shape of DeepMind's rgb_scratch checkpoint (from its index)."""

@@ -24,11 +24,10 @@ from absl.testing import parameterized
 import numpy as np
 import tensorflow as tf
 
-from kinetics_i3d.weights import assets
-from kinetics_i3d.weights import tf1_checkpoint
-from kinetics_i3d.weights import checkpoints
 import i3d
 from kinetics_i3d.testing import reference_forward
+from kinetics_i3d.weights import checkpoints
+from kinetics_i3d.weights import tf1_checkpoint
 
 # Max abs difference allowed between the model's and the reference's logits
 # (float32; random weights give logits of magnitude up to about 3, and the

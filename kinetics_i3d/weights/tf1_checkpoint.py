@@ -28,6 +28,7 @@ import shutil
 import tempfile
 from typing import Mapping, Optional
 
+from absl import logging
 import numpy as np
 import tensorflow as tf
 
@@ -93,7 +94,9 @@ def write_tf1_checkpoint(
         raise FileExistsError(
             f'{path} exists; pass overwrite=True (or delete it) to replace it.')
   folder = os.path.dirname(os.path.abspath(prefix))
-  os.makedirs(folder, exist_ok=True)
+  if not os.path.isdir(folder):
+    logging.info('Creating folder %s for %s.', folder, os.path.basename(prefix))
+    os.makedirs(folder, exist_ok=True)
   tmp_dir = tempfile.mkdtemp(prefix='.ckpt-', dir=folder)
   tmp_prefix = os.path.join(tmp_dir, os.path.basename(prefix))
   published_data = False
