@@ -78,12 +78,6 @@ _BLOCK_UNITS = (
     ('Branch_2/Conv2d_0b_3x3', 'Branch_2/Conv3d_0b_3x3', 3),
     ('Branch_3/Conv2d_0b_1x1', 'Branch_3/Conv3d_0b_1x1', 1),
 )
-# Slim's InceptionV1, where I3D's naming quirk comes from, also calls Branch_2's
-# 3x3 convolution of Mixed_5b 'Conv2d_0a_3x3'; I3D's is 'Conv3d_0a_3x3'.
-_BLOCK_UNIT_QUIRKS = {
-    ('Mixed_5b', 'Branch_2/Conv2d_0b_3x3'):
-        ('Branch_2/Conv2d_0a_3x3', 'Branch_2/Conv3d_0a_3x3'),
-}
 LOGITS_UNIT = 'Logits/Conv2d_0c_1x1'
 I3D_LOGITS_UNIT = 'Logits/Conv3d_0c_1x1'
 
@@ -98,9 +92,12 @@ _EMA_COUNTER = 2**20
 
 def _block_units(block: str) -> Iterator[Tuple[str, str, int]]:
   """(2D unit name, I3D unit name, k) of a block's six convolutions."""
+  # Slim's InceptionV1, where I3D's naming quirk comes from, names Branch_2's
+  # 3x3 convolution as I3D does (i3d.branch_2_conv_name), in 2D.
+  quirk_3d = 'Branch_2/' + i3d.branch_2_conv_name(block)
   for name_2d, name_3d, k in _BLOCK_UNITS:
-    name_2d, name_3d = _BLOCK_UNIT_QUIRKS.get((block, name_2d),
-                                              (name_2d, name_3d))
+    if name_3d == 'Branch_2/Conv3d_0b_3x3':
+      name_2d, name_3d = quirk_3d.replace('Conv3d', 'Conv2d'), quirk_3d
     yield name_2d, name_3d, k
 
 

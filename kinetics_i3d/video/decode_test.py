@@ -129,23 +129,6 @@ def gray_to_rgb(gray: np.ndarray) -> np.ndarray:
   return np.repeat(gray[..., None], 3, axis=-1)
 
 
-def bilinear_reference(image: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
-  """Bilinear resize sampling at pixel centres (half-pixel offsets), float."""
-  in_h, in_w = image.shape[:2]
-  ys = np.clip((np.arange(out_h) + 0.5) * in_h / out_h - 0.5, 0, in_h - 1)
-  xs = np.clip((np.arange(out_w) + 0.5) * in_w / out_w - 0.5, 0, in_w - 1)
-  y0 = np.floor(ys).astype(int)
-  x0 = np.floor(xs).astype(int)
-  y1 = np.minimum(y0 + 1, in_h - 1)
-  x1 = np.minimum(x0 + 1, in_w - 1)
-  wy = (ys - y0)[:, None, None]
-  wx = (xs - x0)[None, :, None]
-  im = image.astype(np.float64)
-  top = im[y0][:, x0] * (1 - wx) + im[y0][:, x1] * wx
-  bottom = im[y1][:, x0] * (1 - wx) + im[y1][:, x1] * wx
-  return top * (1 - wy) + bottom * wy
-
-
 def make_tempdir(test_case) -> str:
   # tempfile, not absltest's create_tempdir: pytest never parses absl flags.
   path = tempfile.mkdtemp(prefix='video_test_')
