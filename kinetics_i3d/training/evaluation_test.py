@@ -1,11 +1,7 @@
 """Tests for evaluation.py: accuracy of I3D streams and of their sum."""
 
-import os
-
-os.environ.setdefault('TF_ENABLE_ONEDNN_OPTS', '1')  # See train_test.py.
-
-# pylint: disable=g-import-not-at-top,wrong-import-position
 import json
+import os
 import shutil
 import tempfile
 

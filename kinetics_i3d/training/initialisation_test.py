@@ -1,11 +1,7 @@
 """Tests for initialisation.py: fine-tuning from DeepMind's I3D checkpoints."""
 
-import os
-
-os.environ.setdefault('TF_ENABLE_ONEDNN_OPTS', '1')  # See train_test.py.
-
-# pylint: disable=g-import-not-at-top,wrong-import-position
 import logging as std_logging
+import os
 import shutil
 import tempfile
 

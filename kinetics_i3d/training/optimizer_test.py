@@ -1,10 +1,5 @@
 """Tests for optimizer.py: momentum SGD with weight decay (I3D, CVPR 2017)."""
 
-import os
-
-os.environ.setdefault('TF_ENABLE_ONEDNN_OPTS', '1')  # See train_test.py.
-
-# pylint: disable=g-import-not-at-top,wrong-import-position
 import numpy as np
 import tensorflow as tf
 

@@ -14,16 +14,8 @@ TensorFlow starts (or are process-wide), which pytest's process has already
 done.
 """
 
-import os
-
-# TensorFlow turns oneDNN on by default only on CPUs with AVX-512 (or newer);
-# elsewhere Eigen's gradient of the 7x7x7 stride-2 stem convolution is
-# hundreds of times slower (about 15 s instead of 0.1 s for a step here). The
-# tool sets the same default for its own runs.
-os.environ.setdefault('TF_ENABLE_ONEDNN_OPTS', '1')
-
-# pylint: disable=g-import-not-at-top,wrong-import-position
 import json
+import os
 import shutil
 import signal
 import socket
