@@ -31,7 +31,7 @@ with names relative to the network, e.g.
 one to one, see `slim_inception_v1`.
 """
 
-from typing import Dict, Iterator, Mapping, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, Mapping, Sequence, Tuple, Union
 
 import numpy as np
 import sonnet as snt
@@ -88,6 +88,36 @@ LOGITS_POOL_WINDOW = tuple(i3d.LOGITS_POOL_WINDOW[1:])
 # statistics get a counter at which that factor is exactly 1 in float32, so
 # that training continues from them (the value `checkpoints.py` uses).
 _EMA_COUNTER = 2**20
+
+
+def checked_tensor(value: Any, label: str, shape: Tuple[int, ...],
+                   remedy: str) -> np.ndarray:
+  """`value` as an array, refused unless it is finite float of `shape`.
+
+  Args:
+    value: A tensor read from the user's weights.
+    label: How messages name it, e.g. "2D tensor 'Conv2d_1a_7x7/conv_2d/w'".
+    shape: The shape it must have.
+    remedy: What a corrupt tensor should make the user do.
+
+  Returns:
+    The array.
+
+  Raises:
+    ValueError: For a wrong shape, a non-float dtype or NaN/Inf values.
+  """
+  value = np.asarray(value)
+  if tuple(value.shape) != tuple(shape):
+    raise ValueError(f'{label} has shape {tuple(value.shape)}; expected '
+                     f'{tuple(shape)}.')
+  if not np.issubdtype(value.dtype, np.floating):
+    raise ValueError(f'{label} has dtype {value.dtype}; expected floating '
+                     'point.')
+  bad = value.size - np.count_nonzero(np.isfinite(value))
+  if bad:
+    raise ValueError(f'{label} holds {bad} non-finite value(s) (NaN or '
+                     f'Inf); {remedy}')
+  return value
 
 
 def _block_units(block: str) -> Iterator[Tuple[str, str, int]]:

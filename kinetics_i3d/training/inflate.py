@@ -213,18 +213,9 @@ def inflate_tensors(tensors_2d: Mapping[str, np.ndarray],
         f'unexpected {extra}.')
   tensors_3d = {}
   for row in table:
-    value = np.asarray(tensors_2d[row.name_2d])
-    if tuple(value.shape) != row.shape_2d:
-      raise ValueError(f'2D tensor {row.name_2d!r} has shape '
-                       f'{tuple(value.shape)}; expected {row.shape_2d}.')
-    if not np.issubdtype(value.dtype, np.floating):
-      raise ValueError(f'2D tensor {row.name_2d!r} has dtype {value.dtype}; '
-                       'expected floating point.')
-    bad = value.size - np.count_nonzero(np.isfinite(value))
-    if bad:
-      raise ValueError(
-          f'2D tensor {row.name_2d!r} holds {bad} non-finite value(s) (NaN or '
-          'Inf); the 2D network is corrupt or diverged: use other weights.')
+    value = inception_v1.checked_tensor(
+        tensors_2d[row.name_2d], f'2D tensor {row.name_2d!r}', row.shape_2d,
+        'the 2D network is corrupt or diverged: use other weights.')
     if row.time:
       value = inflate_kernel(value, row.time)
     else:

@@ -198,17 +198,8 @@ def to_inception_v1(tensors: Mapping[str, np.ndarray],
 
   tensors_2d = {}
   for row in table:
-    value = np.asarray(tensors[row.name_slim])
-    if tuple(value.shape) != row.shape:
-      raise ValueError(f'{source}: {row.name_slim} has shape '
-                       f'{tuple(value.shape)}; expected {row.shape}.')
-    if not np.issubdtype(value.dtype, np.floating):
-      raise ValueError(f'{source}: {row.name_slim} has dtype {value.dtype}; '
-                       'expected floating point.')
-    bad = np.size(value) - np.count_nonzero(np.isfinite(value))
-    if bad:
-      raise ValueError(
-          f'{source}: {row.name_slim} holds {bad} non-finite value(s) (NaN '
-          'or Inf); the checkpoint is corrupt or diverged: use another one.')
+    value = inception_v1.checked_tensor(
+        tensors[row.name_slim], f'{source}: {row.name_slim}', row.shape,
+        'the checkpoint is corrupt or diverged: use another one.')
     tensors_2d[row.name_2d] = value.copy()
   return Conversion(tensors_2d, skipped)
