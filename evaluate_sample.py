@@ -286,11 +286,8 @@ def evaluate(eval_type: str,
       raise MissingInputError(str(e)) from None
 
   # Build and restore the stream(s).
-  models = {
-      stream: checkpoints.build_model(
-          name, checkpoint_dir=checkpoint_dir, fetch=False)
-      for stream, name in names.items()
-  }
+  models = {stream: checkpoints.load_resolved(checkpoint)
+            for stream, checkpoint in resolved.items()}
 
   # Run them.
   if video:

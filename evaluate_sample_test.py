@@ -138,7 +138,7 @@ class EvaluateSampleTest(parameterized.TestCase):
       text = os.path.join(tmp, 'notes.mp4')
       with open(text, 'w') as f:
         f.write('not a video\n')
-      with mock.patch.object(checkpoints, 'build_model',
+      with mock.patch.object(checkpoints, 'load_resolved',
                              side_effect=AssertionError('model built')):
         with self.assertRaisesRegex(decode.PreprocessError,
                                     'notes.mp4: FFmpeg cannot read it'):

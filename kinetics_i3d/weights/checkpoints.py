@@ -839,8 +839,28 @@ def build_model(name: str,
       unreadable or does not fit.
   """
   _check_released_name(name)
-  resolved = resolve_checkpoint(name, checkpoint_dir=checkpoint_dir,
-                                fetch=fetch)
+  return load_resolved(
+      resolve_checkpoint(name, checkpoint_dir=checkpoint_dir, fetch=fetch),
+      final_endpoint)
+
+
+def load_resolved(resolved: ResolvedCheckpoint,
+                  final_endpoint: str = 'Logits') -> i3d.InceptionI3d:
+  """An `InceptionI3d` with a released checkpoint `resolve_checkpoint` found.
+
+  Args:
+    resolved: A released checkpoint (its `spec` gives the class count).
+    final_endpoint: Where the model stops.
+
+  Returns:
+    The loaded model.
+
+  Raises:
+    CheckpointError: If the checkpoint is unreadable or does not fit.
+  """
+  if resolved.spec is None:
+    raise ValueError(f'{resolved.path}: a checkpoint file of the user\'s has '
+                     'no spec; use load_original with its class count.')
   model = i3d.InceptionI3d(
       num_classes=resolved.spec.num_classes, final_endpoint=final_endpoint)
   load_original(model, resolved.path, resolved.spec)
