@@ -76,8 +76,9 @@ def default_backend() -> str:
   Returns:
     A member of `BACKENDS`.
   """
-  # On CPU, OpenCV with one process per core is the faster of the two
-  # (benchmarks/preprocess_benchmark.py --flow_backends=opencv,tf).
+  # On CPU, OpenCV with one process per core is the faster of the two at
+  # 4:3 (benchmarks/flow_benchmark.py; README "Optical flow"); TF leads on
+  # wider frames.
   return TF if gpu_visible() else OPENCV
 
 

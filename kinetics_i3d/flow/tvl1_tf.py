@@ -18,20 +18,29 @@ float32, so that rounding matches:
     multiplies float input by 255; here float input must already be in
     [0, 255].)
   * Pyramid: level s is `cv::resize(level s-1, Size(), 0.8, 0.8,
-    INTER_LINEAR)`: size round(0.8 * previous size), source coordinate
-    (d + 0.5) * 1.25 - 0.5 rounded to float, horizontal pass then vertical
-    pass, weights (1 - f, f), columns clamped with f = 0, rows clamped with the
-    weights kept. Building stops (fewer scales) as soon as a level would be
-    smaller than 16 pixels on either side, as OpenCV does. Frames smaller than
-    3 pixels on a side are rejected (OpenCV's stencils assume >= 3).
-  * Flow upscaling: the same resize to the finer level's size (scale
-    1 / (dst / src) in double), then multiplication by 1 / 0.8.
+    INTER_LINEAR)`, size round(0.8 * previous size). OpenCV's x86 wheels
+    hand this resize to Intel IPP (IPP's resize when the size ratio is
+    exactly 0.8, else IPP's affine warp, with their own edge rules and
+    a + t * (b - a) arithmetic); with IPP off OpenCV's own code runs
+    (weights (1 - t, t), a * w0 + b * w1). `resize_linear` reproduces both
+    (found by probing the wheel: IPP's source is not public, and OpenCV's
+    own source only covers the second), and `resize_arithmetic()` picks the
+    one the process's OpenCV uses. Building stops (fewer scales) as soon as
+    a level would be smaller than 16 pixels on either side, as OpenCV does.
+    Frames smaller than 3 pixels on a side are rejected (OpenCV's stencils
+    assume >= 3).
+  * Flow upscaling: the same resize to the finer level's size, then
+    multiplication by 1 / 0.8.
   * Warping: `cv::remap(..., INTER_CUBIC, BORDER_CONSTANT, 0)` of I1 and of
-    its centred derivatives. OpenCV 5.0 samples at the exact float position
-    (no 1/32-pixel table): integer part floor(x + u), Keys cubic weights
-    (A = -0.75) of the fraction, each of the 4 rows interpolated
-    horizontally, then the 4 row values vertically; taps outside the image
-    contribute 0 (see residual (a) below for the rounding).
+    its centred derivatives. The OpenCV 5.0 wheels sample at the exact
+    float position (no 1/32-pixel table): integer part floor(x + u), Keys
+    cubic weights (A = -0.75) of the fraction t in float32 with u = 1 - t,
+    w0 = A t u^2, w3 = A u t^2, w1 = fma(fma(1.25, t, -2.25), t^2, 1),
+    w2 = 1 - w0 - w1 - w3; each of the 4 rows is a chain of FMAs over its 4
+    taps, then the 4 row values the same way; taps outside the image count
+    as 0. (The sources in the public repositories still describe the old
+    table-based kernel; this arithmetic was established by probing the
+    wheel's AVX2 build and is bit-exact there.)
   * Derivatives: centred differences 0.5 * (a - b) with one-sided differences
     on the first/last row and column; forward differences for the flow
     gradient (0 on the last column/row); the divergence with OpenCV's
@@ -58,44 +67,38 @@ sets `--xla_cpu_max_isa=AVX` (no FMA) in XLA_FLAGS at import, and
 `xla_keeps_float_rounding()` verifies it took effect (it cannot if XLA was
 used in the process before this module was imported); if not, plain
 TensorFlow kernels are used, with identical results, several times slower.
-The XLA and plain paths give bit-identical flow (tested). On a CPU the pairs
-of a batch run one at a time: a batch iterates until its slowest pair has
-converged, and the masked iterations of the others cost as much as real ones
-(batch 8 took 2.4x the CPU time per pair). Measured on 2 shared AMD EPYC
-cores at 256x340 (`python -m benchmarks.flow_benchmark`, same run, same 8
-bikes.mp4 pairs): OpenCV 0.37 pairs/s (2.1 CPU-s per pair), this module
-0.30-0.33 pairs/s (2.8-2.9 CPU-s per pair) at batch 1 and 8, i.e. 0.8-0.9x
-OpenCV; at batch 8, 256x454: 0.87x, 256x602: 0.97x. The previous
-one-kernel-per-operation version took about 17 s per pair.
+The XLA and plain paths give bit-identical flow (tested). On a CPU each
+call runs one pair (a batch iterates until its slowest pair has converged,
+and the masked iterations of the others cost as much as real ones: batch 8
+took 2.4x the CPU time per pair), and as many calls run at once as the
+process has CPUs (a call keeps about one core busy). Measured on 2 idle AMD
+EPYC cores, same run, same 8 bikes.mp4 pairs (`python
+benchmarks/flow_benchmark.py`), pairs/s of OpenCV in-process with its 2
+threads / this module at batch 8: 256x340 0.894 / 0.871 (0.97x), 256x454
+0.701 / 0.877 (1.25x), 256x602 0.592 / 0.710 (1.20x), at the same CPU
+seconds per pair or fewer; the first call for a new frame size compiles for
+about 20 s. The previous one-kernel-per-operation version took about 17 s
+per pair.
 
-Residual differences from OpenCV 5.0 as shipped (the x86 pip wheels):
-  (a) `remap(INTER_CUBIC)` no longer uses the 1/32-pixel table; its AVX2
-      kernels compute Keys weights at the exact position with FMAs; the
-      order used here was inferred by probing cv2.remap, and warped values
-      agree exactly for ~80 % of pixels, else within 1-2 ulp.
-  (b) float32 `resize(INTER_LINEAR)` (pyramid and flow upscaling) goes
-      through Intel IPP, whose arithmetic differs from OpenCV's own code by
-      ~1 ulp; this module reproduces OpenCV's own code (bit-exact against
-      OpenCV with `cv2.ipp.setUseIPP(False)`), IPP's internals are not
-      public.
-  (c) On a GPU, XLA contracts multiply-adds, so GPU results differ slightly
-      more.
-TV-L1's median filter, thresholding and stopping rule are discontinuous, so
-these 1-ulp differences grow in a small fraction of pixels. Measured on the
-first 10 distinct pairs of each sample video at smaller side 256 (mean EPE,
-99.9th percentile EPE in px, share of values identical after 8-bit
-quantisation over [-20, 20]), against OpenCV as shipped / with IPP off:
-    g1.avi             0.0157 / 0.0131  1.71 / 1.53  95.9 % / 96.5 %
-    retroMars2018.avi  0.0042 / 0.0036  0.49 / 0.40  98.6 % / 98.7 %
-    bikes.mp4          0.0066 / 0.0056  0.30 / 0.27  93.9 % / 94.7 %
-(`python -m benchmarks.flow_benchmark --agreement_pairs=10`; 256x341,
-256x341 and 256x602 frames).
-Synthetic smooth shifts agree to ~1e-4..5e-3 px mean EPE. The project's goal
-(mean EPE <= 0.01 px, p99.9 <= 0.1 px, >= 99.5 % identical) is therefore not
-met: matching (a) and (b) exactly would need OpenCV's SIMD remap and IPP's
-resize arithmetic bit for bit.
+Agreement. On a CPU with AVX2 and FMA (the kernels OpenCV's x86 wheels
+dispatch there) the building blocks match OpenCV bit for bit, with IPP on
+or off. The flow itself, on the first 10 distinct pairs of each sample
+video at smaller side 256 (`python benchmarks/flow_benchmark.py
+--agreement_pairs=10`): mean EPE 0.0000 px, 99.9th percentile 0.000 px,
+100.00 % of values identical after 8-bit quantisation for g1.avi,
+retroMars2018.avi and bikes.mp4; 100 %, 98.7 % and 99.99 % of the float
+values bit-identical (the rest differ in the last bits; not traced
+further: a likely source is that a fused multiply-add emulated in double
+rounds twice, which differs from one rounding in rare ties). Remaining
+differences elsewhere:
+  (a) OpenCV dispatches other remap/resize code on CPUs with AVX-512 (not
+      verified here) or without AVX2 (no FMA): 1-2 ulp differences there,
+      which TV-L1's thresholds and median grow to ~0.005-0.015 px mean EPE.
+  (b) On a GPU, XLA contracts multiply-adds, so GPU results differ at the
+      same level.
 """
 
+import concurrent.futures
 import dataclasses
 import functools
 import os
@@ -105,6 +108,8 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 import cv2
 import numpy as np
 import tensorflow as tf
+
+from kinetics_i3d.flow import tvl1_opencv
 
 # XLA's CPU compiler fuses a * b + c into FMA instructions when the CPU has
 # them, which changes float32 rounding; capping its instruction set at AVX
@@ -206,6 +211,7 @@ def identity(params: TVL1Params = DEFAULT_PARAMS) -> Dict[str, Any]:
       'backend': 'tf',
       'reference': 'cv2.optflow.DualTVL1OpticalFlow (OpenCV 5.0 CPU path)',
       'params': params.to_dict(),
+      'resize_arithmetic': resize_arithmetic(),
       'tensorflow': tf.__version__,
   }
 
@@ -241,10 +247,10 @@ def pyramid_sizes(height: int, width: int,
   return sizes
 
 
-def _linear_taps(src: int, dst: int, scale: float,
+def _opencv_taps(src: int, dst: int, scale: float,
                  clamp_weights: bool) -> Tuple[np.ndarray, np.ndarray,
                                                np.ndarray, np.ndarray]:
-  """Indices and float32 weights of OpenCV's INTER_LINEAR along one axis."""
+  """Indices and float32 weights of OpenCV's own INTER_LINEAR on one axis."""
   d = np.arange(dst, dtype=np.float64)
   f = ((d + 0.5) * scale - 0.5).astype(np.float32)
   s = np.floor(f)
@@ -263,9 +269,53 @@ def _linear_taps(src: int, dst: int, scale: float,
   return i0, i1, w0, f
 
 
+def _ipp_taps(src: int, dst: int, scale: float,
+              affine: bool) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+  """Indices and float32 fractions of IPP's linear resampling on one axis.
+
+  The source position is (d + 0.5) * scale - 0.5 in double; its fraction is
+  rounded to float once. IPP's resize replicates the edge pixels; its
+  affine warp (which OpenCV calls when the scale is not exactly the size
+  ratio) instead pins positions before the first pixel to it (fraction 0)
+  and those from the last pixel on to the last pair (fraction 1).
+  """
+  d = np.arange(dst, dtype=np.float64)
+  c = (d + 0.5) * scale - 0.5
+  s = np.floor(c)
+  t = (c - s).astype(np.float32)
+  s = s.astype(np.int64)
+  if affine:
+    low = c < 0
+    s[low] = 0
+    t[low] = 0
+    high = s >= src - 1
+    s[high] = src - 2
+    t[high] = 1
+  return np.clip(s, 0, src - 1), np.clip(s + 1, 0, src - 1), t
+
+
+def _lerp_ipp(a: tf.Tensor, b: tf.Tensor, t: tf.Tensor) -> tf.Tensor:
+  """IPP's a + t * (b - a), the difference rounded, then one fused step."""
+  return _fma_f32(t, b - a, a)
+
+
 def resize_linear(images: tf.Tensor, height: int, width: int,
-                  inv_scale: Optional[Tuple[float, float]] = None) -> tf.Tensor:
+                  inv_scale: Optional[Tuple[float, float]] = None,
+                  arithmetic: str = 'ipp') -> tf.Tensor:
   """cv::resize(INTER_LINEAR) of float32 images, bit-exact.
+
+  OpenCV's x86 wheels hand float32 linear resizing to Intel IPP (through
+  its IPP HAL); `cv2.ipp.setUseIPP(False)` selects OpenCV's own code, which
+  rounds differently. Both are reproduced:
+
+    * 'ipp': per axis the position (d + 0.5) * scale - 0.5 in double, its
+      fraction t rounded to float; each row is interpolated as
+      fma(t, b - a, a), then the two rows the same way. OpenCV calls IPP's
+      resize (scale = source / destination size, edges replicated) when the
+      size ratio equals the requested factor to 1e-10, else IPP's affine
+      warp (scale = 1 / factor; positions outside the pixel range pinned).
+    * 'opencv': the position rounded to float first, weights (1 - t, t),
+      a * w0 + b * w1 without fusion; columns beyond the edge get weight 0.
 
   Args:
     images: float32 [N, H, W].
@@ -273,42 +323,64 @@ def resize_linear(images: tf.Tensor, height: int, width: int,
     width: Output width.
     inv_scale: (fx, fy) as passed to cv::resize with an empty dsize; None
       when the output size is given (then fx = width / W).
+    arithmetic: 'ipp' (OpenCV as shipped for x86) or 'opencv'.
 
   Returns:
     float32 [N, height, width].
   """
   src_h, src_w = images.shape[1], images.shape[2]
-  if inv_scale is None:
+  exact = inv_scale is None
+  if exact:
     inv_scale = (width / src_w, height / src_h)
-  scale_x, scale_y = 1.0 / inv_scale[0], 1.0 / inv_scale[1]
-  i0, i1, a0, a1 = _linear_taps(src_w, width, scale_x, True)
-  j0, j1, b0, b1 = _linear_taps(src_h, height, scale_y, False)
-  rows = (tf.gather(images, i0, axis=2) * a0 +
-          tf.gather(images, i1, axis=2) * a1)
-  return (tf.gather(rows, j0, axis=1) * b0[:, None] +
-          tf.gather(rows, j1, axis=1) * b1[:, None])
+  if arithmetic == 'opencv':
+    i0, i1, a0, a1 = _opencv_taps(src_w, width, 1.0 / inv_scale[0], True)
+    j0, j1, b0, b1 = _opencv_taps(src_h, height, 1.0 / inv_scale[1], False)
+    rows = (tf.gather(images, i0, axis=2) * a0 +
+            tf.gather(images, i1, axis=2) * a1)
+    return (tf.gather(rows, j0, axis=1) * b0[:, None] +
+            tf.gather(rows, j1, axis=1) * b1[:, None])
+  if arithmetic != 'ipp':
+    raise ValueError(f"arithmetic must be 'ipp' or 'opencv', got "
+                     f'{arithmetic!r}.')
+  affine = not exact and any(
+      abs(size / src - fx) / fx > 1e-10
+      for size, src, fx in ((width, src_w, inv_scale[0]),
+                            (height, src_h, inv_scale[1])))
+  scale_x = 1.0 / inv_scale[0] if affine else src_w / width
+  scale_y = 1.0 / inv_scale[1] if affine else src_h / height
+  i0, i1, tx = _ipp_taps(src_w, width, scale_x, affine)
+  j0, j1, ty = _ipp_taps(src_h, height, scale_y, affine)
+  rows = _lerp_ipp(tf.gather(images, i0, axis=2),
+                   tf.gather(images, i1, axis=2), tf.constant(tx))
+  return _lerp_ipp(tf.gather(rows, j0, axis=1), tf.gather(rows, j1, axis=1),
+                   tf.constant(ty[:, None]))
 
 
-def _cubic_coefficients(frac: tf.Tensor) -> List[tf.Tensor]:
-  """Keys cubic weights (A = -0.75) of the 4 taps at fractional offset frac.
+def _cubic_coefficients(t: tf.Tensor) -> List[tf.Tensor]:
+  """Keys cubic weights (A = -0.75) of the 4 taps at fractional offset t.
 
-  OpenCV 5.0 evaluates them in float with fused multiply-adds (its AVX2
-  kernels); here the middle-left weight uses the same FMA (emulated in
-  double, then rounded), the outer ones are evaluated in double and the
-  middle-right one is 1 minus the others, which reproduces OpenCV's
-  weights to the last bit in most cases and within 1 ulp otherwise.
+  As OpenCV 5.0's x86 remap kernels evaluate them in float32, with
+  u = 1 - t: w0 = A t u^2 and w3 = A u t^2 as plain products,
+  w1 = fma(fma(1.25, t, -2.25), t^2, 1), and w2 = 1 - w0 - w1 - w3 from
+  left to right.
   """
-  a = -0.75
-  x = tf.cast(frac, tf.float64)
-  x_sq = tf.cast(tf.cast(frac * frac, tf.float32), tf.float64)
-  inner = tf.cast(tf.cast((a + 2) * x - (a + 3), tf.float32), tf.float64)
-  c1 = tf.cast(inner * x_sq + 1, tf.float32)
-  d0 = x + 1
-  c0 = tf.cast(((a * d0 - 5 * a) * d0 + 8 * a) * d0 - 4 * a, tf.float32)
-  d3 = 2 - x
-  c3 = tf.cast(((a * d3 - 5 * a) * d3 + 8 * a) * d3 - 4 * a, tf.float32)
-  c2 = ((1 - c0) - c1) - c3
-  return [c0, c1, c2, c3]
+  # Each float32 product is taken exactly in double and rounded once, which
+  # is float32 multiplication; spelled this way TensorFlow's graph rewrites
+  # cannot regroup the products (they did, in graph mode without XLA).
+  def mul(x, y):
+    return tf.cast(tf.cast(x, tf.float64) * tf.cast(y, tf.float64),
+                   tf.float32)
+
+  a = tf.constant(-0.75, tf.float32)
+  u = 1 - t
+  t_sq = mul(t, t)
+  w0 = mul(a, mul(t, mul(u, u)))
+  w1 = _fma_f32(_fma_f32(tf.constant(1.25, tf.float32), t,
+                         tf.constant(-2.25, tf.float32)),
+                t_sq, tf.constant(1, tf.float32))
+  w3 = mul(a, mul(u, t_sq))
+  w2 = ((1 - w0) - w1) - w3
+  return [w0, w1, w2, w3]
 
 
 def _fma_f32(a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) -> tf.Tensor:
@@ -640,14 +712,16 @@ def _one_scale(i0: tf.Tensor, i1: tf.Tensor, u1: tf.Tensor, u2: tf.Tensor,
 
 
 def _flow_graph(first: tf.Tensor, second: tf.Tensor, params: TVL1Params,
-                jit_compile: bool) -> tf.Tensor:
+                jit_compile: bool, resize: str) -> tf.Tensor:
   """The whole coarse-to-fine computation on float32 [N, H, W] frames."""
   height, width = first.shape[1], first.shape[2]
   sizes = pyramid_sizes(height, width, params)
   i0s, i1s = [first], [second]
   for h, w in sizes[1:]:
-    i0s.append(resize_linear(i0s[-1], h, w, (params.scale_step,) * 2))
-    i1s.append(resize_linear(i1s[-1], h, w, (params.scale_step,) * 2))
+    i0s.append(resize_linear(i0s[-1], h, w, (params.scale_step,) * 2,
+                             resize))
+    i1s.append(resize_linear(i1s[-1], h, w, (params.scale_step,) * 2,
+                             resize))
   u1 = tf.zeros_like(i0s[-1])
   u2 = tf.zeros_like(i0s[-1])
   up = np.float32(1 / params.scale_step)
@@ -656,18 +730,29 @@ def _flow_graph(first: tf.Tensor, second: tf.Tensor, params: TVL1Params,
     if s == 0:
       break
     h, w = sizes[s - 1]
-    u1 = resize_linear(u1, h, w) * up
-    u2 = resize_linear(u2, h, w) * up
+    u1 = resize_linear(u1, h, w, arithmetic=resize) * up
+    u2 = resize_linear(u2, h, w, arithmetic=resize) * up
   return tf.stack([u1, u2], axis=-1)
 
 
-_FUNCTIONS: Dict[Tuple[TVL1Params, int, int, bool], Any] = {}
+_FUNCTIONS: Dict[Tuple[TVL1Params, int, int, bool, str], Any] = {}
 _FUNCTIONS_LOCK = threading.Lock()
 
 
+def resize_arithmetic() -> str:
+  """How this process's OpenCV resizes float images: 'ipp' or 'opencv'.
+
+  OpenCV's x86 wheels route float32 linear resizing through Intel IPP
+  unless IPP is unavailable (other CPUs) or turned off with
+  `cv2.ipp.setUseIPP(False)`; the TF flow follows the OpenCV it is
+  compared with.
+  """
+  return 'ipp' if cv2.ipp.useIPP() else 'opencv'
+
+
 def _compiled(params: TVL1Params, height: int, width: int,
-              jit_compile: bool):
-  key = (params, height, width, jit_compile)
+              jit_compile: bool, resize: str):
+  key = (params, height, width, jit_compile, resize)
   with _FUNCTIONS_LOCK:
     fn = _FUNCTIONS.get(key)
     if fn is None:
@@ -677,7 +762,7 @@ def _compiled(params: TVL1Params, height: int, width: int,
       # is XLA-compiled when jit_compile is set.
       fn = tf.function(
           functools.partial(_flow_graph, params=params,
-                            jit_compile=jit_compile),
+                            jit_compile=jit_compile, resize=resize),
           input_signature=[spec, spec], reduce_retracing=True)
       _FUNCTIONS[key] = fn
   return fn
@@ -759,7 +844,8 @@ def compute_flow_batch(first: np.ndarray, second: np.ndarray,
   Returns:
     float32 [N, H, W, 2] flow (x, y) in pixels. Pairs of identical frames
     get exactly 0, as from OpenCV, without running the solver. On a GPU the
-    pairs run as one batch; on a CPU one at a time (same results).
+    pairs run as one batch; on a CPU one per call, as many calls at once as
+    the process has CPUs (same results).
 
   Raises:
     ValueError: for a bad argument (named in the message): wrong rank or
@@ -786,16 +872,29 @@ def compute_flow_batch(first: np.ndarray, second: np.ndarray,
     return flow
   if jit_compile is None:
     jit_compile = _default_jit_compile()
-  fn = _compiled(params, height, width, bool(jit_compile))
+  fn = _compiled(params, height, width, bool(jit_compile),
+                 resize_arithmetic())
   # A batch iterates until its slowest pair has converged, and on a CPU
   # the other pairs' masked iterations cost as much as real ones (measured:
   # batch 8 took 2.4x the CPU time per pair of batch 1 at 256x340), while
-  # a GPU has the parallelism to spare; so a CPU runs the pairs one by one.
-  per_call = todo.size if tf.config.list_logical_devices('GPU') else 1
+  # a GPU has the parallelism to spare; so a CPU runs the pairs one per
+  # call, one call per core at a time (a call keeps about one core busy).
+  if tf.config.list_logical_devices('GPU'):
+    parts, workers = [todo], 1
+  else:
+    parts = [todo[i:i + 1] for i in range(todo.size)]
+    workers = min(len(parts), tvl1_opencv.default_num_workers())
+
+  def run(part: np.ndarray) -> None:
+    flow[part] = fn(tf.constant(a[part]), tf.constant(b[part])).numpy()
+
   try:
-    for start in range(0, todo.size, per_call):
-      part = todo[start:start + per_call]
-      flow[part] = fn(tf.constant(a[part]), tf.constant(b[part])).numpy()
+    if workers > 1:
+      with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        list(pool.map(run, parts))
+    else:
+      for part in parts:
+        run(part)
   except tf.errors.ResourceExhaustedError as e:
     smaller = max(1, todo.size // 2)
     raise FlowOutOfMemoryError(
