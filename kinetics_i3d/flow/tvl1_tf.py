@@ -73,12 +73,13 @@ and the masked iterations of the others cost as much as real ones: batch 8
 took 2.4x the CPU time per pair), and as many calls run at once as the
 process has CPUs (a call keeps about one core busy). Measured on 2 idle AMD
 EPYC cores, same run, same 8 bikes.mp4 pairs (`python
-benchmarks/flow_benchmark.py`), pairs/s of OpenCV in-process with its 2
-threads / this module at batch 8: 256x340 0.894 / 0.871 (0.97x), 256x454
-0.701 / 0.877 (1.25x), 256x602 0.592 / 0.710 (1.20x), at the same CPU
-seconds per pair or fewer; the first call for a new frame size compiles for
-about 20 s. The previous one-kernel-per-operation version took about 17 s
-per pair.
+benchmarks/flow_benchmark.py`), pairs/s of OpenCV (the faster of in-process
+with 2 threads and 2 worker processes) / this module at batch 8: 256x340
+0.981 / 0.940 (0.96x), 256x454 0.725 / 0.668 (0.92x), 256x602 0.560 / 0.512
+(0.91x), at about the same CPU seconds per pair; rates vary by ~15 % from
+run to run there. The first call for a new frame size compiles for about
+20 s. The previous one-kernel-per-operation version took about 17 s per
+pair.
 
 Agreement. On a CPU with AVX2 and FMA (the kernels OpenCV's x86 wheels
 dispatch there) the building blocks match OpenCV bit for bit, with IPP on
