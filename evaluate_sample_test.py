@@ -28,6 +28,7 @@ import numpy as np
 import evaluate_sample
 from kinetics_i3d import paths
 from kinetics_i3d.inference import report
+from kinetics_i3d.inference import report_test
 from kinetics_i3d.testing import reference_forward
 from kinetics_i3d.video import decode
 from kinetics_i3d.video import preprocess
@@ -41,17 +42,6 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 # rgb_scratch_kin600 are left out to be reported as missing.
 _GENERATED = {'rgb_imagenet': 1, 'flow_imagenet': 2, 'rgb_scratch': 3}
 _SAMPLE_FRAMES = 12
-
-
-def _parse_report(text):
-  """(norm, [(probability, logit, label)]) of a report, numbers as float32."""
-  lines = text.split('\n')
-  norm = np.float32(lines[0][len('Norm of logits: '):])
-  rows = []
-  for line in lines[3:-1]:
-    probability, logit, label = line.split(' ', 2)
-    rows.append((np.float32(probability), np.float32(logit), label))
-  return norm, rows
 
 
 def _closed_port():
@@ -239,7 +229,7 @@ class CommandLineTest(parameterized.TestCase):
     labels = report.load_labels(400)
     for name, reference in expected.items():
       with open(os.path.join(out_dir, name + '.txt')) as f:
-        norm, rows = _parse_report(f.read())
+        norm, rows = report_test.parse_report(f.read())
       self.assertAlmostEqual(float(norm), np.linalg.norm(reference),
                              delta=1e-3)
       top = np.argsort(reference)[::-1][:3]
@@ -335,7 +325,7 @@ class CommandLineTest(parameterized.TestCase):
             scope=reference_forward.layout_scope(name))[0]
         for stream, name in (('rgb', 'rgb_imagenet'),
                              ('flow', 'flow_imagenet')))
-    norm, rows = _parse_report(result.stdout)
+    norm, rows = report_test.parse_report(result.stdout)
     self.assertAlmostEqual(float(norm), np.linalg.norm(reference), delta=1e-3)
     labels = report.load_labels(400)
     top = np.argsort(reference)[::-1][:20]
@@ -379,7 +369,7 @@ class SampleVideoEndToEndTest(absltest.TestCase):
     result = _evaluate_cli('--eval_type=rgb', '--imagenet_pretrained=false',
                            '--video=sample')
     self.assertEqual(result.returncode, 0, result.stderr)
-    _, rows = _parse_report(result.stdout)
+    _, rows = report_test.parse_report(result.stdout)
     self.assertLen(rows, 20)
     probability, _, label = rows[0]
     self.assertEqual(label, 'catching or throwing baseball')
@@ -395,8 +385,8 @@ class SampleVideoEndToEndTest(absltest.TestCase):
     # The committed report is this run's, up to the last float32 digits
     # (oneDNN's kernels differ between CPUs, e.g. with and without AVX-512).
     with open(os.path.join(paths.OUT_DIR, 'sample_rgb_scratch.txt')) as f:
-      committed_norm, committed = _parse_report(f.read())
-    norm, _ = _parse_report(result.stdout)
+      committed_norm, committed = report_test.parse_report(f.read())
+    norm, _ = report_test.parse_report(result.stdout)
     self.assertAlmostEqual(float(committed_norm), float(norm), delta=1e-3)
     self.assertEqual([row[2] for row in committed[:5]],
                      [row[2] for row in rows[:5]])

@@ -46,7 +46,7 @@ _EXPECTED_ENDPOINT_SHAPES = {
 }
 
 
-def _symbolic_outputs(model, input_shape, **call_kwargs):
+def symbolic_outputs(model, input_shape, **call_kwargs):
   """Traces `model` on a symbolic input: shapes without running the network."""
   spec = tf.TensorSpec(input_shape, tf.float32)
   traced = tf.function(lambda x: model(x, **call_kwargs)).get_concrete_function(
@@ -66,7 +66,7 @@ class I3dOriginalTest(tf.test.TestCase):
 
   def test_model_shapes_with_squeeze(self):
     model = i3d.InceptionI3d(num_classes=_NUM_CLASSES, final_endpoint='Logits')
-    logits, _ = _symbolic_outputs(
+    logits, _ = symbolic_outputs(
         model, [_BATCH_SIZE, _NUM_FRAMES, _IMAGE_SIZE, _IMAGE_SIZE, 3],
         is_training=False, dropout_keep_prob=0.5)
     self.assertEqual(logits.shape.as_list(), [_BATCH_SIZE, _NUM_CLASSES])
@@ -75,7 +75,7 @@ class I3dOriginalTest(tf.test.TestCase):
     model = i3d.InceptionI3d(
         num_classes=_NUM_CLASSES, spatial_squeeze=False,
         final_endpoint='Predictions')
-    predictions, _ = _symbolic_outputs(
+    predictions, _ = symbolic_outputs(
         model, [_BATCH_SIZE, _NUM_FRAMES, _IMAGE_SIZE, _IMAGE_SIZE, 3],
         is_training=False, dropout_keep_prob=0.5)
     self.assertEqual(predictions.shape.as_list(),
@@ -94,7 +94,7 @@ class I3dShapeTest(tf.test.TestCase, parameterized.TestCase):
 
   def test_every_endpoint_shape(self):
     model = i3d.InceptionI3d(final_endpoint='Predictions')
-    output, end_points = _symbolic_outputs(
+    output, end_points = symbolic_outputs(
         model, [_BATCH_SIZE, _NUM_FRAMES, _IMAGE_SIZE, _IMAGE_SIZE, 3],
         is_training=False)
     self.assertEqual(tuple(end_points), i3d.VALID_ENDPOINTS)
@@ -112,7 +112,7 @@ class I3dShapeTest(tf.test.TestCase, parameterized.TestCase):
   def test_final_endpoint_stops_the_network(self, final_endpoint):
     model = i3d.InceptionI3d(final_endpoint=final_endpoint)
     # Small frames: the endpoints before the head take any size.
-    output, end_points = _symbolic_outputs(model, [2, 16, 64, 64, 3],
+    output, end_points = symbolic_outputs(model, [2, 16, 64, 64, 3],
                                            is_training=False)
     stop = i3d.VALID_ENDPOINTS.index(final_endpoint) + 1
     self.assertEqual(tuple(end_points), i3d.VALID_ENDPOINTS[:stop])
@@ -126,7 +126,7 @@ class I3dShapeTest(tf.test.TestCase, parameterized.TestCase):
   @parameterized.parameters((1, 9, 3), (3, 10, 2), (2, 17, 3), (1, 79, 2))
   def test_any_batch_and_clip_length(self, batch, frames, channels):
     model = i3d.InceptionI3d(num_classes=7)
-    logits, end_points = _symbolic_outputs(
+    logits, end_points = symbolic_outputs(
         model, [batch, frames, _IMAGE_SIZE, _IMAGE_SIZE, channels],
         is_training=False)
     self.assertEqual(logits.shape.as_list(), [batch, 7])
@@ -136,7 +136,7 @@ class I3dShapeTest(tf.test.TestCase, parameterized.TestCase):
 
   def test_unknown_batch_and_time(self):
     model = i3d.InceptionI3d(num_classes=5)
-    logits, _ = _symbolic_outputs(
+    logits, _ = symbolic_outputs(
         model, [None, None, _IMAGE_SIZE, _IMAGE_SIZE, 3], is_training=False)
     self.assertEqual(logits.shape.as_list(), [None, 5])
 
@@ -146,7 +146,7 @@ class I3dShapeTest(tf.test.TestCase, parameterized.TestCase):
 
   def test_module_names_follow_the_original_scopes(self):
     model = i3d.InceptionI3d(final_endpoint='Mixed_5c')
-    _symbolic_outputs(model, [1, 9, 64, 64, 3], is_training=False)
+    symbolic_outputs(model, [1, 9, 64, 64, 3], is_training=False)
     names = {v.name for v in model.variables}
     self.assertIn('inception_i3d/Mixed_5b/Branch_2/Conv3d_0a_3x3/conv_3d/w:0',
                   names)
@@ -378,13 +378,13 @@ class I3dBadInputTest(tf.test.TestCase, parameterized.TestCase):
 
   def test_larger_frames_without_squeeze(self):
     model = i3d.InceptionI3d(num_classes=3, spatial_squeeze=False)
-    logits, _ = _symbolic_outputs(model, [1, 9, 256, 256, 3],
+    logits, _ = symbolic_outputs(model, [1, 9, 256, 256, 3],
                                   is_training=False)
     self.assertEqual(logits.shape.as_list(), [1, 2, 2, 3])
 
   def test_feature_endpoints_take_any_size(self):
     model = i3d.InceptionI3d(final_endpoint='Mixed_4f')
-    features, _ = _symbolic_outputs(model, [1, 4, 64, 80, 3],
+    features, _ = symbolic_outputs(model, [1, 4, 64, 80, 3],
                                     is_training=False)
     self.assertEqual(features.shape.as_list(), [1, 1, 4, 5, 832])
 

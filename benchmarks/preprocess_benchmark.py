@@ -14,7 +14,7 @@ Times each stage separately on one video:
   crop/scale  centre crop 224 and x / 255 * 2 - 1;
   gray        cv2.COLOR_RGB2GRAY at 256;
   TV-L1       flow between consecutive frames with OpenCV, in one process and
-              in --num_workers processes (`tvl1_opencv.compute_tvl1_flow`;
+              in --num_workers processes (`backends.compute_flow`, 'opencv';
               the pool's start-up is included), and with each other backend
               of --flow_backends (`backends.compute_flow`; 'tf' is timed
               after one warm-up pair, which traces and compiles it).
@@ -154,11 +154,12 @@ def main(argv):
       threads = cv2.getNumThreads()
       cv2.setNumThreads(1)
       with timing.timed() as serial:
-        tvl1_opencv.compute_tvl1_flow(gray_stack, num_workers=1)
+        backends.compute_flow(gray_stack, backends.OPENCV, num_workers=1)
       serial_s, serial_cpu_s = serial.wall_s, serial.cpu_s
       cv2.setNumThreads(threads)
     with timing.timed() as parallel:
-      tvl1_opencv.compute_tvl1_flow(gray_stack, num_workers=workers)
+      backends.compute_flow(gray_stack, backends.OPENCV,
+                            num_workers=workers)
     others = {b: _time_backend(b, gray_stack)
               for b in dict.fromkeys(_FLOW_BACKENDS.value) if b != 'opencv'}
 

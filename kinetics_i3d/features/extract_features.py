@@ -1086,12 +1086,7 @@ class LocalStorage:
     Raises:
       ValueError: Naming the folder and why not.
     """
-    folder = os.path.abspath(output_dir)
-    while not os.path.exists(folder):
-      parent = os.path.dirname(folder)
-      if parent == folder:
-        break
-      folder = parent
+    folder = atomic_files.nearest_existing(output_dir)
     if not os.path.isdir(folder):
       raise _not_writable(output_dir, f'{folder} is not a folder')
     for path in (folder, os.path.join(folder, RECORDS_DIR)):

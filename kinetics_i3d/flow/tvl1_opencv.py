@@ -39,7 +39,6 @@ from absl import logging
 import cv2
 import numpy as np
 
-from kinetics_i3d.utils import progress as progress_lib
 
 NAME = 'tvl1'
 BACKEND = 'opencv'
@@ -233,36 +232,3 @@ def iter_tvl1_flow(frames: Iterable[np.ndarray],
       yield pool.result(pending.popleft())
   finally:
     pool.close()
-
-
-def compute_tvl1_flow(frames: np.ndarray, num_workers: Optional[int] = None,
-                      progress: bool = False) -> np.ndarray:
-  """TV-L1 optical flow between consecutive frames.
-
-  Args:
-    frames: uint8 gray [T, H, W] (or RGB [T, H, W, 3], converted with
-      cv2.COLOR_RGB2GRAY), T >= 2. The paper's pipeline uses frames whose
-      smaller side is 256.
-    num_workers: Processes; None for every CPU this process may use.
-    progress: Whether to show a progress bar (after a few seconds). Long runs
-      are reported in the logs either way.
-
-  Returns:
-    float32 [T - 1, H, W, 2]: flow[t] from frame t to frame t + 1, (x, y)
-    displacement in pixels, unclipped.
-
-  Raises:
-    ValueError: For fewer than 2 frames or a wrong shape or dtype.
-  """
-  frames = np.asarray(frames)
-  if frames.ndim not in (3, 4) or len(frames) < 2:
-    raise ValueError(
-        f'compute_tvl1_flow needs uint8 [T, H, W] frames with T >= 2, got '
-        f'shape {frames.shape}.')
-  flows = []
-  with progress_lib.Progress('TV-L1 flow (OpenCV)', len(frames) - 1, 'pair',
-                             bar=progress) as report:
-    for flow in iter_tvl1_flow(frames, num_workers):
-      flows.append(flow)
-      report.update()
-  return np.stack(flows).astype(np.float32, copy=False)

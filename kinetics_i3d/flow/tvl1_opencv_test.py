@@ -13,11 +13,18 @@ from absl.testing import parameterized
 import cv2
 import numpy as np
 
+from kinetics_i3d.flow import backends
 from kinetics_i3d.flow import tvl1_opencv
 from kinetics_i3d.video import decode_test
 
 gray_to_rgb = decode_test.gray_to_rgb
 texture = decode_test.texture
+
+
+def compute_flow(frames, num_workers=None):
+  """A clip's flow with this backend (through `backends.compute_flow`)."""
+  return backends.compute_flow(frames, backends.OPENCV,
+                               num_workers=num_workers)
 
 
 class FlowTest(parameterized.TestCase):
@@ -27,15 +34,14 @@ class FlowTest(parameterized.TestCase):
     # The shortcut in iter_tvl1_flow relies on this property of TV-L1.
     direct = cv2.optflow.DualTVL1OpticalFlow_create().calc(gray, gray, None)
     np.testing.assert_array_equal(direct, 0.0)
-    flow = tvl1_opencv.compute_tvl1_flow(np.stack([gray, gray]),
-                                         num_workers=1)
+    flow = compute_flow(np.stack([gray, gray]), num_workers=1)
     self.assertEqual(flow.shape, (1, 96, 128, 2))
     np.testing.assert_array_equal(flow, 0.0)
 
   def test_workers_match_in_process_and_opencv(self):
     frames = np.stack([texture(0.7 * t, -0.4 * t, 96, 128) for t in range(4)])
-    serial = tvl1_opencv.compute_tvl1_flow(frames, num_workers=1)
-    parallel = tvl1_opencv.compute_tvl1_flow(frames, num_workers=2)
+    serial = compute_flow(frames, num_workers=1)
+    parallel = compute_flow(frames, num_workers=2)
     self.assertEqual(serial.shape, (3, 96, 128, 2))
     self.assertEqual(serial.dtype, np.float32)
     np.testing.assert_allclose(parallel, serial, rtol=0, atol=1e-5)
@@ -43,8 +49,7 @@ class FlowTest(parameterized.TestCase):
     np.testing.assert_allclose(serial[1], tvl1.calc(frames[1], frames[2], None),
                                rtol=0, atol=1e-5)
     # RGB frames are converted with COLOR_RGB2GRAY (exact for gray pixels).
-    from_rgb = tvl1_opencv.compute_tvl1_flow(gray_to_rgb(frames[:2]),
-                                             num_workers=1)
+    from_rgb = compute_flow(gray_to_rgb(frames[:2]), num_workers=1)
     np.testing.assert_allclose(from_rgb, serial[:1], rtol=0, atol=1e-5)
 
   def test_streams_a_generator_in_order(self):
@@ -59,7 +64,7 @@ class FlowTest(parameterized.TestCase):
 
   def test_needs_two_frames(self):
     with self.assertRaisesRegex(ValueError, 'T >= 2'):
-      tvl1_opencv.compute_tvl1_flow(np.zeros((1, 32, 32), np.uint8))
+      compute_flow(np.zeros((1, 32, 32), np.uint8))
 
   @parameterized.named_parameters(
       ('float', np.zeros((2, 8, 8), np.float32), 'must be uint8'),

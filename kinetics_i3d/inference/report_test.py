@@ -20,7 +20,7 @@ _GOLDEN_NAMES = ('imagenet_rgb', 'imagenet_flow', 'imagenet_joint',
                  'no_imagenet_rgb', 'no_imagenet_flow', 'no_imagenet_joint')
 
 
-def _parse_report(text):
+def parse_report(text):
   """(norm, [(probability, logit, label)]) of a report, numbers as float32."""
   lines = text.split('\n')
   norm = np.float32(lines[0][len('Norm of logits: '):])
@@ -37,7 +37,7 @@ class ReportTest(parameterized.TestCase):
   def test_reproduces_original_files_byte_for_byte(self, name):
     with open(os.path.join(_GOLDEN_DIR, name + '.txt')) as f:
       golden = f.read()
-    norm, parsed = _parse_report(golden)
+    norm, parsed = parse_report(golden)
     self.assertLen(parsed, 20)
     rows = [report.ReportRow(p, l, c) for p, l, c in parsed]
     self.assertEqual(report.format_report(norm, rows), golden)

@@ -5,6 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 import i3d
+import i3d_test
 from kinetics_i3d.training import inception_v1
 
 _BATCH_SIZE = 5
@@ -34,13 +35,6 @@ _EXPECTED_ENDPOINT_SHAPES = {
     'Logits': (5, _NUM_CLASSES),
     'Predictions': (5, _NUM_CLASSES),
 }
-
-
-def _symbolic_outputs(model, input_shape, **call_kwargs):
-  spec = tf.TensorSpec(input_shape, tf.float32)
-  traced = tf.function(lambda x: model(x, **call_kwargs)).get_concrete_function(
-      spec)
-  return traced.structured_outputs
 
 
 def _images(batch=2, size=64, channels=3, seed=0):
@@ -108,7 +102,7 @@ class InceptionV1ShapeTest(tf.test.TestCase, parameterized.TestCase):
 
   def test_unknown_batch_size(self):
     model = inception_v1.InceptionV1(final_endpoint='Mixed_3b')
-    output, _ = _symbolic_outputs(model, [None, 64, 64, 3], is_training=False)
+    output, _ = i3d_test.symbolic_outputs(model, [None, 64, 64, 3], is_training=False)
     self.assertEqual(output.shape.as_list(), [None, 8, 8, 256])
 
   def test_without_squeeze(self):

@@ -71,9 +71,7 @@ def check_writable(folder: str, field: str) -> None:
   Raises:
     TrainError: Naming the folder, if it cannot be written.
   """
-  existing = os.path.abspath(folder)
-  while not os.path.exists(existing):
-    existing = os.path.dirname(existing)
+  existing = atomic_files.nearest_existing(folder)
   if not os.path.isdir(existing):
     raise TrainError(f'{field}={folder}: {existing} is a file, not a folder; '
                      'choose another folder.')

@@ -34,10 +34,16 @@ private, 0o600); nothing reads or sets the umask, which is not thread-safe.
     f.write(text)
   with atomic_files.staged(['a.npy', 'b.gif']) as temporary:
     ...  # Write temporary['a.npy'] and temporary['b.gif'] by path.
+
+Two helpers serve the checks around such writes: `nearest_existing(path)`,
+where a folder about to be created would hang (to check it before anything
+is written), and `sha256_file(path)`, the digest that pins a written or
+downloaded file.
 """
 
 import contextlib
 import glob
+import hashlib
 import os
 import secrets
 from typing import IO, Dict, Iterator, Sequence
@@ -207,3 +213,23 @@ def remove_temporaries(path: str) -> None:
       os.remove(stale)
     except OSError:
       pass
+
+
+def nearest_existing(path: str) -> str:
+  """`path` made absolute, or its closest ancestor that exists."""
+  existing = os.path.abspath(path)
+  while not os.path.exists(existing):
+    parent = os.path.dirname(existing)
+    if parent == existing:
+      break
+    existing = parent
+  return existing
+
+
+def sha256_file(path: str) -> str:
+  """Hex SHA-256 of a file's bytes, read in 1 MiB blocks."""
+  digest = hashlib.sha256()
+  with open(path, 'rb') as f:
+    for block in iter(lambda: f.read(1 << 20), b''):
+      digest.update(block)
+  return digest.hexdigest()

@@ -14,6 +14,7 @@
 # ============================================================================
 """Tests for atomic_files (used by every tool of the I3D reimplementation)."""
 
+import hashlib
 import os
 import shutil
 import stat
@@ -155,6 +156,33 @@ class AtomicFilesTest(parameterized.TestCase):
         pass
     atomic_files.remove_temporaries(self.path('a.npy'))
     self.assertCountEqual(os.listdir(self.dir), keep)
+
+
+class FileChecksTest(absltest.TestCase):
+
+  def setUp(self):
+    super().setUp()
+    self.root = tempfile.mkdtemp()
+    self.addCleanup(shutil.rmtree, self.root)
+
+  def test_nearest_existing(self):
+    root = self.root
+    a_file = os.path.join(root, 'a_file')
+    open(a_file, 'w').close()
+    self.assertEqual(atomic_files.nearest_existing(root), root)
+    self.assertEqual(
+        atomic_files.nearest_existing(os.path.join(root, 'x', 'y')), root)
+    self.assertEqual(
+        atomic_files.nearest_existing(os.path.join(a_file, 'run')), a_file)
+    self.assertEqual(atomic_files.nearest_existing('/'), '/')
+
+  def test_sha256_file_spans_blocks(self):
+    path = os.path.join(self.root, 'data')
+    data = bytes(range(256)) * 5000  # Over one 1 MiB block.
+    with open(path, 'wb') as f:
+      f.write(data)
+    self.assertEqual(atomic_files.sha256_file(path),
+                     hashlib.sha256(data).hexdigest())
 
 
 if __name__ == '__main__':

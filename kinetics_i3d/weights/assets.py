@@ -89,14 +89,6 @@ def _log(message: str) -> None:
   print(message, file=sys.stderr, flush=True)
 
 
-def _sha256_file(path: str) -> str:
-  digest = hashlib.sha256()
-  with open(path, 'rb') as f:
-    for block in iter(lambda: f.read(1 << 20), b''):
-      digest.update(block)
-  return digest.hexdigest()
-
-
 def _remove_quietly(path: str) -> None:
   try:
     os.remove(path)
@@ -123,7 +115,7 @@ def is_verified(path: str, size: Optional[int], sha256: str) -> bool:
     return True
   if size is not None and stat.st_size != size:
     return False
-  if _sha256_file(path) != sha256:
+  if atomic_files.sha256_file(path) != sha256:
     return False
   _VERIFIED[path] = key
   return True
@@ -263,7 +255,7 @@ def fetch_distribution(dist: PinnedDistribution) -> str:
           f'{dist.filename} (it produced {sorted(os.listdir(dest))}). The '
           'release on your package index differs from the pinned one.')
     size = os.path.getsize(downloaded)
-    sha256 = _sha256_file(downloaded)
+    sha256 = atomic_files.sha256_file(downloaded)
     if size != dist.size or sha256 != dist.sha256:
       raise AssetError(
           f'{dist.filename} from {dist.requirement} failed verification: '

@@ -693,12 +693,7 @@ def _fetch_to_cache(repo_path: str, pin: Pin, staged: str, base: str,
 
 def _check_creatable(folder: str, flag: str) -> None:
   """Refuses early a folder that cannot be made or written."""
-  probe = os.path.abspath(folder)
-  while not os.path.exists(probe):
-    parent = os.path.dirname(probe)
-    if parent == probe:
-      break
-    probe = parent
+  probe = atomic_files.nearest_existing(folder)
   if not os.path.isdir(probe):
     raise ReleaseError(
         f'{probe} is a file, so {folder} cannot be a folder ([Errno 17] File '

@@ -22,7 +22,6 @@ loader of the original layout reads, and for rgb_scratch an index
 byte-identical to DeepMind's.
 """
 
-import hashlib
 import os
 import shutil
 import tempfile
@@ -37,14 +36,6 @@ from kinetics_i3d.utils import atomic_files
 
 class IndexMismatchError(RuntimeError):
   """The written index is not the expected file; nothing was published."""
-
-
-def _sha256_file(path: str) -> str:
-  digest = hashlib.sha256()
-  with open(path, 'rb') as f:
-    for block in iter(lambda: f.read(1 << 20), b''):
-      digest.update(block)
-  return digest.hexdigest()
 
 
 DATA_SUFFIX = '.data-00000-of-00001'
@@ -108,7 +99,7 @@ def write_tf1_checkpoint(
         shape_and_slices=[''] * len(names),
         tensors=[tf.convert_to_tensor(tensors[n]) for n in names])
     if expected_index_sha256 is not None:
-      actual = _sha256_file(tmp_prefix + INDEX_SUFFIX)
+      actual = atomic_files.sha256_file(tmp_prefix + INDEX_SUFFIX)
       if actual != expected_index_sha256:
         raise IndexMismatchError(
             f'The written {os.path.basename(final_index)} has sha256 '
