@@ -71,14 +71,21 @@ def gpu_visible() -> bool:
 
 
 def default_backend() -> str:
-  """'tf' when TensorFlow sees a GPU; on CPU the faster one, 'opencv'.
+  """'tf' with a GPU or on a CPU where it reproduces OpenCV; else 'opencv'.
+
+  On a CPU whose OpenCV kernels `tvl1_tf` reproduces bit for bit
+  (`tvl1_opencv.tf_reproduces_kernels()`: AVX2 + FMA3, no AVX-512) the TF
+  backend is the faster of the two (1.2-1.4x OpenCV's pairs/s on the same
+  cores; benchmarks/flow_benchmark.py, README "Optical flow"). On other CPUs
+  OpenCV, the reference, stays the default: there neither the speed nor the
+  exactness of the TF backend was measured.
 
   Returns:
     A member of `BACKENDS`.
   """
-  # On CPU, OpenCV with one process per core is the faster of the two, by
-  # 4-9 % (benchmarks/flow_benchmark.py; README "Optical flow").
-  return TF if gpu_visible() else OPENCV
+  if gpu_visible() or tvl1_opencv.tf_reproduces_kernels():
+    return TF
+  return OPENCV
 
 
 def resolve(value: Optional[str]) -> str:
@@ -200,5 +207,6 @@ def define_flag(flag_values: flags.FlagValues = flags.FLAGS
       'TV-L1 implementation for the flow stream: opencv (OpenCV\'s '
       'DualTVL1, one frame pair per process) or tf (the same algorithm in '
       'TensorFlow, batched; fast on a GPU). Default: tf when TensorFlow sees '
-      'a GPU, else opencv. The choice and its parameters are recorded with '
+      'a GPU or the CPU has AVX2 and FMA without AVX-512 (there tf matches '
+      'OpenCV bit for bit and is faster), else opencv. The choice and its parameters are recorded with '
       'the outputs.', flag_values=flag_values)

@@ -65,9 +65,12 @@ class ChoiceTest(parameterized.TestCase):
   def test_backends(self):
     self.assertEqual(backends.BACKENDS, ('opencv', 'tf'))
 
-  @parameterized.parameters((True, 'tf'), (False, 'opencv'))
-  def test_default_follows_the_gpu(self, gpu, expected):
-    with mock.patch.object(backends, 'gpu_visible', return_value=gpu):
+  @parameterized.parameters((True, True, 'tf'), (True, False, 'tf'),
+                            (False, True, 'tf'), (False, False, 'opencv'))
+  def test_default_follows_the_gpu_and_cpu(self, gpu, reproduced, expected):
+    with mock.patch.object(backends, 'gpu_visible', return_value=gpu), \
+         mock.patch.object(tvl1_opencv, 'tf_reproduces_kernels',
+                           return_value=reproduced):
       self.assertEqual(backends.default_backend(), expected)
       self.assertEqual(backends.resolve(None), expected)
 
@@ -80,7 +83,20 @@ class ChoiceTest(parameterized.TestCase):
          'print(backends.default_backend(), "tensorflow" in sys.modules)'],
         capture_output=True, text=True, check=True, timeout=300,
         env={**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2'})
-    self.assertEqual(result.stdout.split(), ['opencv', 'False'])
+    expected = 'tf' if tvl1_opencv.tf_reproduces_kernels() else 'opencv'
+    self.assertEqual(result.stdout.split(), [expected, 'False'])
+
+  def test_reproduced_kernels_are_read_from_opencv(self):
+    # AVX2 (id 11) and FMA3 (12) without AVX-512F (13), optimised code on.
+    for avx2, fma, avx512, optimized, expected in (
+        (True, True, False, True, True), (True, True, True, True, False),
+        (True, False, False, True, False), (False, True, False, True, False),
+        (True, True, False, False, False)):
+      support = {11: avx2, 12: fma, 13: avx512}
+      with mock.patch.object(cv2, 'checkHardwareSupport',
+                             side_effect=support.__getitem__), \
+           mock.patch.object(cv2, 'useOptimized', return_value=optimized):
+        self.assertEqual(tvl1_opencv.tf_reproduces_kernels(), expected)
 
   def test_resolve(self):
     self.assertEqual(backends.resolve('tf'), 'tf')
@@ -102,7 +118,9 @@ class IdentityTest(absltest.TestCase):
     self.assertEqual(json.loads(json.dumps(identity)), identity)
 
   def test_default(self):
-    with mock.patch.object(backends, 'gpu_visible', return_value=False):
+    with mock.patch.object(backends, 'gpu_visible', return_value=False), \
+         mock.patch.object(tvl1_opencv, 'tf_reproduces_kernels',
+                           return_value=False):
       self.assertEqual(backends.identity(), backends.identity('opencv'))
 
   def test_tf_comes_from_its_module(self):

@@ -108,6 +108,29 @@ def _tvl1_in_worker(pair: Tuple[np.ndarray, np.ndarray]) -> np.ndarray:
   return _worker_tvl1.calc(pair[0], pair[1], None)
 
 
+# OpenCV's CpuFeatures ids (core/cvdef.h; the Python module does not export
+# the names).
+_CV_CPU_AVX2, _CV_CPU_FMA3, _CV_CPU_AVX_512F = 11, 12, 13
+
+
+def tf_reproduces_kernels() -> bool:
+  """Whether this CPU runs the OpenCV kernels `tvl1_tf` reproduces exactly.
+
+  OpenCV's x86 wheels dispatch remap and resize code by CPU: with AVX2 and
+  FMA3 (and no AVX-512) the kernels whose arithmetic `tvl1_tf` follows bit
+  for bit (verified on AMD EPYC); with AVX-512 (not verified here) or
+  without AVX2 (no FMA) other code, which `tvl1_tf` matches to 1-2 ulp.
+
+  Returns:
+    True for an AVX2 + FMA3 CPU without AVX-512 with OpenCV's optimised
+    code enabled.
+  """
+  return bool(cv2.useOptimized() and
+              cv2.checkHardwareSupport(_CV_CPU_AVX2) and
+              cv2.checkHardwareSupport(_CV_CPU_FMA3) and
+              not cv2.checkHardwareSupport(_CV_CPU_AVX_512F))
+
+
 def default_num_workers() -> int:
   """CPUs this process may run on (its affinity mask), at least 1."""
   try:

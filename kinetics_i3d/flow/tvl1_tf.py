@@ -58,28 +58,27 @@ float32, so that rounding matches:
     batch has its own mask, so it gets exactly the iterations it would get
     alone.
 
-Speed. The iterations' elementwise and stencil work (estimateV, estimateU,
-the dual update, the median filter, the warps) runs in XLA-compiled functions
-called from TensorFlow while loops: XLA fuses each into a few loops instead
-of one TensorFlow kernel per operation. XLA's CPU compiler would contract
-a * b + c into FMA instructions (changing float32 rounding), so the module
-sets `--xla_cpu_max_isa=AVX` (no FMA) in XLA_FLAGS at import, and
-`xla_keeps_float_rounding()` verifies it took effect (it cannot if XLA was
-used in the process before this module was imported); if not, plain
-TensorFlow kernels are used, with identical results, several times slower.
-The XLA and plain paths give bit-identical flow (tested). On a CPU each
-call runs one pair (a batch iterates until its slowest pair has converged,
-and the masked iterations of the others cost as much as real ones: batch 8
-took 2.4x the CPU time per pair), and as many calls run at once as the
-process has CPUs (a call keeps about one core busy). Measured on 2 idle AMD
-EPYC cores, same run, same 8 bikes.mp4 pairs (`python
-benchmarks/flow_benchmark.py`), pairs/s of OpenCV (the faster of in-process
-with 2 threads and 2 worker processes) / this module at batch 8: 256x340
-0.981 / 0.940 (0.96x), 256x454 0.725 / 0.668 (0.92x), 256x602 0.560 / 0.512
-(0.91x), at about the same CPU seconds per pair; rates vary by ~15 % from
-run to run there. The first call for a new frame size compiles for about
-20 s. The previous one-kernel-per-operation version took about 17 s per
-pair.
+Speed. Each warp's iterations (median filter and stopping rule included)
+run in one XLA-compiled while loop, called from a TensorFlow loop that only
+steps in when a stopping decision needs the exact sequential sum; XLA fuses
+each iteration's elementwise and stencil work into a few loops. The warp
+reads its 16 taps with 1-D gathers from images with a border of zeros.
+XLA's CPU compiler would contract a * b + c into FMA instructions (changing
+float32 rounding), so the module sets `--xla_cpu_max_isa=AVX` (no FMA) in
+XLA_FLAGS at import, and `xla_keeps_float_rounding()` verifies it took
+effect (it cannot if XLA was used in the process before this module was
+imported); if not, plain TensorFlow kernels are used, with identical
+results, several times slower. The XLA and plain paths give bit-identical
+flow (tested). On a CPU each call runs one pair (a batch iterates until its
+slowest pair has converged, and the masked iterations of the others cost as
+much as real ones), and as many calls run at once as the process has CPUs.
+Measured on 2 idle AMD EPYC cores, same run, same 8 bikes.mp4 pairs
+(`python benchmarks/flow_benchmark.py`), pairs/s of OpenCV (the faster of
+in-process with 2 threads and 2 worker processes) / this module at batch 8:
+256x340 0.935 / 1.211 (1.29x), 256x454 0.703 / 0.840 (1.19x), 256x602
+0.560 / 0.600 (1.07x); rates vary by ~15 % from run to run there (another
+run: 1.37x and 1.21x at 256x340 and 256x602). The first call for a new
+frame size compiles for about 20 s.
 
 Agreement. On a CPU with AVX2 and FMA (the kernels OpenCV's x86 wheels
 dispatch there) the building blocks match OpenCV bit for bit, with IPP on
@@ -125,6 +124,9 @@ if 'xla_cpu_max_isa' not in os.environ.get('XLA_FLAGS', ''):
 _MIN_LEVEL_SIZE = 16  # calc() stops building the pyramid below this size.
 _MIN_IMAGE_SIZE = 3  # centeredGradient/forwardGradient assume > 2.
 _FLT_EPSILON = np.finfo(np.float32).eps
+_REMAP_BORDER = 4  # Zeros around images in remap_cubic (>= its 4 taps).
+# Pairs per compiled call, at most; remap_cubic's int32 indices assume it.
+MAX_PAIRS_PER_CALL = 1024
 
 
 class FlowOutOfMemoryError(RuntimeError):
@@ -416,28 +418,32 @@ def remap_cubic(images: tf.Tensor, map_x: tf.Tensor,
   fy = tf.floor(map_y)
   cx = [c[:, None] for c in _cubic_coefficients(map_x - fx)]
   cy = [c[:, None] for c in _cubic_coefficients(map_y - fy)]
-  ix = tf.cast(fx, tf.int32) - 1
-  iy = tf.cast(fy, tf.int32) - 1
-  flat = tf.reshape(images, [-1, channels, height * width])
-  rows = []
+  # The image gets a border of zeros 4 wide, and the first tap (floor - 1)
+  # is clamped to [-4, size]: a first tap beyond that has all 4 taps
+  # outside the image, as the clamped one has, so every tap reads either
+  # its pixel or a 0. Each tap is then one gather at a fixed offset from
+  # the first tap's index into the flattened images (XLA emits a plain
+  # 1-D gather much faster than a multi-dimensional one).
+  pad = _REMAP_BORDER
+  padded_w = width + 2 * pad
+  plane_size = (height + 2 * pad) * padded_w
+  index_dtype = (tf.int32 if channels * plane_size * MAX_PAIRS_PER_CALL <
+                 2 ** 31 else tf.int64)
+  ix = tf.clip_by_value(tf.cast(fx, tf.int32) - 1, -pad, width) + pad
+  iy = tf.clip_by_value(tf.cast(fy, tf.int32) - 1, -pad, height) + pad
+  first = tf.cast(iy * padded_w + ix, index_dtype)
+  flat = tf.reshape(
+      tf.pad(images, [[0, 0], [0, 0], [pad, pad], [pad, pad]]), [-1])
+  planes = tf.range(tf.shape(images)[0] * channels, dtype=index_dtype)
+  planes = tf.reshape(planes * plane_size, [-1, channels, 1, 1])
+  first = planes + first[:, None]
+  out = None
   for ky in range(4):
-    y = iy + ky
-    y_ok = (y >= 0) & (y < height)
-    yc = tf.clip_by_value(y, 0, height - 1)
     acc = None
     for kx in range(4):
-      x = ix + kx
-      ok = y_ok & (x >= 0) & (x < width)
-      xc = tf.clip_by_value(x, 0, width - 1)
-      idx = tf.reshape(yc * width + xc, [-1, 1, height * width])
-      idx = tf.broadcast_to(idx, tf.shape(flat))
-      tap = tf.reshape(tf.gather(flat, idx, batch_dims=2), tf.shape(images))
-      tap = tf.where(ok[:, None], tap, tf.zeros_like(tap))
+      tap = tf.gather(flat, first + (ky * padded_w + kx))
       acc = tap * cx[kx] if acc is None else _fma_f32(tap, cx[kx], acc)
-    rows.append(acc)
-  out = rows[0] * cy[0]
-  for ky in range(1, 4):
-    out = _fma_f32(rows[ky], cy[ky], out)
+    out = acc * cy[ky] if out is None else _fma_f32(acc, cy[ky], out)
   return out
 
 
@@ -575,7 +581,7 @@ def _inner_step(m1: tf.Tensor, m2: tf.Tensor, u1: tf.Tensor, u2: tf.Tensor,
   Returns:
     (u1, u2, p11, p12, p21, p22, error64): the new state and, per pair, the
     sum of |u_new - m|^2 accumulated in float64 (OpenCV's float32 running
-    sum is within a known bound of it; see `_above_epsilon`).
+    sum is within a known bound of it; see `_classify_error`).
   """
   f32 = np.float32
   l_t = f32(params.lambda_ * params.theta)
@@ -614,25 +620,25 @@ def _inner_step(m1: tf.Tensor, m2: tf.Tensor, u1: tf.Tensor, u2: tf.Tensor,
   return (*new, error)
 
 
-def _above_epsilon(error64: tf.Tensor, exact_error: Any,
-                   scaled_eps: np.float32, num_pixels: int) -> tf.Tensor:
-  """OpenCV's `error > scaledEpsilon`, decided exactly, per pair.
+def _classify_error(error64: tf.Tensor, scaled_eps: np.float32,
+                    num_pixels: int) -> Tuple[tf.Tensor, tf.Tensor]:
+  """OpenCV's `error > scaledEpsilon` per pair, where float64 settles it.
 
   OpenCV compares a float32 sum accumulated pixel after pixel. Such a sum
   of n non-negative terms is within gamma = (n - 1) u / (1 - (n - 1) u)
   (u = 2^-24) relative of the exact sum (Higham, "Accuracy and Stability
   of Numerical Algorithms", 2nd ed., eq. 4.4), so the float64 sum settles
   the comparison unless it lies within that bound of the threshold; only
-  then (rarely) is the sequential sum computed, by `exact_error()`.
+  then (rarely) must the sequential sum (`_sequential_sum`) decide.
 
   Args:
     error64: float64 [N] sums.
-    exact_error: Callable returning the float32 [N] sequential sums.
     scaled_eps: OpenCV's float threshold epsilon^2 * H * W.
     num_pixels: H * W.
 
   Returns:
-    bool [N].
+    (above, ambiguous), bool [N] each: `above` is OpenCV's verdict where
+    `ambiguous` is False; where it is True the sequential sum decides.
   """
   unit = 2.0 ** -24
   gamma = (num_pixels - 1) * unit / (1 - (num_pixels - 1) * unit)
@@ -640,15 +646,19 @@ def _above_epsilon(error64: tf.Tensor, exact_error: Any,
   eps = float(scaled_eps)
   sure_above = error64 * (1 - gamma) > eps
   sure_below = error64 * (1 + gamma) <= eps
-  ambiguous = ~(sure_above | sure_below)
-  return tf.cond(tf.reduce_any(ambiguous),
-                 lambda: exact_error() > scaled_eps, lambda: sure_above)
+  return sure_above, ~(sure_above | sure_below)
 
 
 def _one_scale(i0: tf.Tensor, i1: tf.Tensor, u1: tf.Tensor, u2: tf.Tensor,
                params: TVL1Params,
                jit_compile: bool) -> Tuple[tf.Tensor, tf.Tensor]:
-  """procOneScale: warps x (outer x inner) iterations at one pyramid level."""
+  """procOneScale: warps x (outer x inner) iterations at one pyramid level.
+
+  Each warp runs its iterations inside one compiled loop (`iterate`),
+  which returns early only when a pair's stopping decision needs the
+  sequential float32 sum (TensorFlow's cumsum, outside XLA); that pair's
+  decision is then taken here and the loop resumes.
+  """
   _, height, width = i0.shape
   scaled_eps = np.float32(params.epsilon * params.epsilon * height * width)
   max_iters = params.inner_iterations * params.outer_iterations
@@ -658,53 +668,71 @@ def _one_scale(i0: tf.Tensor, i1: tf.Tensor, u1: tf.Tensor, u2: tf.Tensor,
   grid_x = tf.constant(np.arange(width, dtype=np.float32)[None, None, :])
   grid_y = tf.constant(np.arange(height, dtype=np.float32)[None, :, None])
   zeros = tf.zeros_like(i0)
-  batch = tf.shape(i0)[0]
-  step = tf.function(functools.partial(_inner_step, params=params),
-                     jit_compile=jit_compile, autograph=False)
-  median_pair = tf.function(
-      lambda a, b: tuple(tf.split(median_blur5(tf.concat([a, b], 0)), 2)),
-      jit_compile=jit_compile, autograph=False)
+  no_pairs = tf.zeros([tf.shape(i0)[0]], tf.bool)
 
   def warp(u1, u2):
     """Warps I1 and its gradient by u; calcGradRho."""
     warped = remap_cubic(stack, grid_x + u1, grid_y + u2)
-    i1w, i1wx, i1wy = warped[:, 0], warped[:, 1], warped[:, 2]
+    i1wx, i1wy = warped[:, 1], warped[:, 2]
     grad = i1wx * i1wx + i1wy * i1wy
-    rho_c = ((i1w - i1wx * u1) - i1wy * u2) - i0
+    rho_c = ((warped[:, 0] - i1wx * u1) - i1wy * u2) - i0
     return i1wx, i1wy, rho_c, grad
 
-  warp = tf.function(warp, jit_compile=jit_compile, autograph=False)
+  def iterate(t, active, state, i1wx, i1wy, rho_c, grad):
+    """Inner iterations until all pairs stop or one needs the exact sum.
 
-  def warp_body(w, u1, u2, p11, p12, p21, p22):
-    i1wx, i1wy, rho_c, grad = warp(u1, u2)
+    Returns:
+      (t, active, pending, state, squares): `pending` marks the pairs whose
+      last stopping decision is left to the caller (they are still
+      active); `squares` holds their float32 |u_new - u_old|^2 terms.
+    """
+    def cond(t, active, pending, *unused):
+      return ((t < max_iters) & tf.reduce_any(active) &
+              ~tf.reduce_any(pending))
 
-    def iter_cond(t, active, *unused):
-      return (t < max_iters) & tf.reduce_any(active)
-
-    def iter_body(t, active, u1, u2, p11, p12, p21, p22):
+    def body(t, active, pending, state, squares):
+      u1, u2 = state[0], state[1]
       if use_median:
-        m1, m2 = tf.cond(tf.equal(t % params.inner_iterations, 0),
-                         lambda: median_pair(u1, u2),
-                         lambda: (u1, u2))
+        m1, m2 = tf.cond(
+            tf.equal(t % params.inner_iterations, 0),
+            lambda: tuple(tf.split(median_blur5(tf.concat([u1, u2], 0)), 2)),
+            lambda: (u1, u2))
       else:
         m1, m2 = u1, u2
-      *new, error64 = step(m1, m2, u1, u2, p11, p12, p21, p22, active, i1wx,
-                           i1wy, rho_c, grad)
+      *new, error64 = _inner_step(m1, m2, *state, active, i1wx, i1wy, rho_c,
+                                  grad, params)
+      e1 = new[0] - m1
+      e2 = new[1] - m2
+      above, ambiguous = _classify_error(error64, scaled_eps, height * width)
+      pending = active & ambiguous
+      return (t + 1, active & (above | pending), pending, tuple(new),
+              e1 * e1 + e2 * e2)
 
-      def exact_error():
-        e1 = new[0] - m1
-        e2 = new[1] - m2
-        return _sequential_sum(e1 * e1 + e2 * e2)
+    return tf.while_loop(cond, body,
+                         (t, active, no_pairs, state, zeros))
 
-      above = _above_epsilon(error64, exact_error, scaled_eps,
-                             height * width)
-      return (t + 1, active & above, *new)
+  warp = tf.function(warp, jit_compile=jit_compile, autograph=False)
+  iterate = tf.function(iterate, jit_compile=jit_compile, autograph=False)
+
+  def warp_body(w, u1, u2, p11, p12, p21, p22):
+    warped = warp(u1, u2)
+
+    def resume_cond(t, active, *unused):
+      return (t < max_iters) & tf.reduce_any(active)
+
+    def resume(t, active, pending, state, squares):
+      active = tf.cond(
+          tf.reduce_any(pending),
+          lambda: tf.where(pending, _sequential_sum(squares) > scaled_eps,
+                           active),
+          lambda: active)
+      return iterate(t, active, state, *warped)
 
     loop = tf.while_loop(
-        iter_cond, iter_body,
-        (tf.constant(0), tf.ones([batch], tf.bool), u1, u2, p11, p12, p21,
-         p22))
-    return (w + 1, *loop[2:])
+        resume_cond, resume,
+        (tf.constant(0), tf.ones_like(no_pairs), no_pairs,
+         (u1, u2, p11, p12, p21, p22), zeros))
+    return (w + 1, *loop[3])
 
   # The dual variables start at 0 once per scale, as in OpenCV.
   out = tf.while_loop(lambda w, *unused: w < params.warps, warp_body,
@@ -840,13 +868,13 @@ def compute_flow_batch(first: np.ndarray, second: np.ndarray,
     first: uint8 (or float in [0, 255]) gray frames [N, H, W].
     second: Same shape and dtype kind; the frames after `first`.
     params: Algorithm parameters (OpenCV's defaults).
-    jit_compile: Compile with XLA; None: only when a GPU is present.
+    jit_compile: Compile with XLA; None: as `_default_jit_compile` decides.
 
   Returns:
     float32 [N, H, W, 2] flow (x, y) in pixels. Pairs of identical frames
     get exactly 0, as from OpenCV, without running the solver. On a GPU the
-    pairs run as one batch; on a CPU one per call, as many calls at once as
-    the process has CPUs (same results).
+    pairs run as one batch (of at most MAX_PAIRS_PER_CALL); on a CPU one
+    per call, as many calls at once as the process has CPUs (same results).
 
   Raises:
     ValueError: for a bad argument (named in the message): wrong rank or
@@ -881,7 +909,9 @@ def compute_flow_batch(first: np.ndarray, second: np.ndarray,
   # a GPU has the parallelism to spare; so a CPU runs the pairs one per
   # call, one call per core at a time (a call keeps about one core busy).
   if tf.config.list_logical_devices('GPU'):
-    parts, workers = [todo], 1
+    parts = [todo[i:i + MAX_PAIRS_PER_CALL]
+             for i in range(0, todo.size, MAX_PAIRS_PER_CALL)]
+    workers = 1
   else:
     parts = [todo[i:i + 1] for i in range(todo.size)]
     workers = min(len(parts), tvl1_opencv.default_num_workers())

@@ -13,6 +13,7 @@ Environment: TVL1_TF_REAL_PAIRS (default 2) pairs per real video.
 """
 
 import os
+from unittest import mock
 
 from absl import logging
 from absl.testing import parameterized
@@ -20,6 +21,7 @@ import cv2
 import numpy as np
 import tensorflow as tf
 
+from kinetics_i3d.flow import tvl1_opencv
 from kinetics_i3d.flow import tvl1_tf
 from kinetics_i3d.video import decode
 from kinetics_i3d.video import preprocess
@@ -31,13 +33,7 @@ _REAL_PAIRS = int(os.environ.get('TVL1_TF_REAL_PAIRS', '2'))
 # The CPUs whose OpenCV kernels tvl1_tf reproduces (verified on AMD EPYC
 # with AVX2 + FMA3): OpenCV's wheels use FMA in remap there, and other code
 # with AVX-512 (not verified) or without AVX2 (no FMA).
-# OpenCV's CpuFeatures ids (core/cvdef.h; the Python module does not
-# export the names).
-_CV_CPU_AVX2, _CV_CPU_FMA3, _CV_CPU_AVX_512F = 11, 12, 13
-_KERNELS_REPRODUCED = (cv2.useOptimized() and
-                       cv2.checkHardwareSupport(_CV_CPU_AVX2) and
-                       cv2.checkHardwareSupport(_CV_CPU_FMA3) and
-                       not cv2.checkHardwareSupport(_CV_CPU_AVX_512F))
+_KERNELS_REPRODUCED = tvl1_opencv.tf_reproduces_kernels()
 # The project's goal, asserted where the kernels are reproduced: mean EPE,
 # 99.9th percentile EPE (px), share identical after 8-bit quantisation.
 _GOAL = (0.01, 0.1, 0.995)
@@ -171,6 +167,34 @@ class BuildingBlocksTest(tf.test.TestCase, parameterized.TestCase):
                                tf.constant(my[None])).numpy()[0, 0]
     self._assert_reproduces(ours, ref)
 
+  @parameterized.parameters(1024, 2 ** 40)  # int32 and int64 indices.
+  def test_remap_cubic_batch_channels_and_borders_match_opencv(
+      self, max_pairs):
+    # Two pairs with their own maps, three channels each, and positions
+    # at and beyond every border, where taps fall outside the image.
+    rng = np.random.default_rng(6)
+    images = (rng.random((2, 3, _H, _W)) * 255).astype(np.float32)
+    maps = []
+    for _ in range(2):
+      mx = np.arange(_W)[None] + rng.standard_normal((_H, _W)) * 2
+      my = np.arange(_H)[:, None] + rng.standard_normal((_H, _W)) * 2
+      edges = np.array([-6.5, -5, -4.5, -3.5, -3, -2.5, -1.5, -0.5, 0.5])
+      mx[1, :edges.size] = edges
+      mx[2, :edges.size] = _W - 1 - edges
+      my[:edges.size, 1] = edges
+      my[:edges.size, 2] = _H - 1 - edges
+      maps.append((mx.astype(np.float32), my.astype(np.float32)))
+    with mock.patch.object(tvl1_tf, 'MAX_PAIRS_PER_CALL', max_pairs):
+      ours = tvl1_tf.remap_cubic(
+          tf.constant(images), tf.constant(np.stack([m[0] for m in maps])),
+          tf.constant(np.stack([m[1] for m in maps]))).numpy()
+    for n in range(2):
+      for c in range(3):
+        ref = cv2.remap(images[n, c], maps[n][0], maps[n][1],
+                        cv2.INTER_CUBIC, borderMode=cv2.BORDER_CONSTANT,
+                        borderValue=0)
+        self._assert_reproduces(ours[n, c], ref)
+
   def test_median_matches_opencv(self):
     u = np.random.default_rng(1).standard_normal((_H, _W)).astype(np.float32)
     ours = tvl1_tf.median_blur5(tf.constant(u[None])).numpy()[0]
@@ -196,24 +220,22 @@ class BuildingBlocksTest(tf.test.TestCase, parameterized.TestCase):
 
   def test_stopping_decision_equals_sequential_sum(self):
     # Float32 running sums of many terms, and thresholds just around them:
-    # the float64 shortcut must give the sequential sum's verdict.
+    # the float64 shortcut must give the sequential sum's verdict wherever
+    # it claims to, and leave only the thresholds near a sum to it.
     rng = np.random.default_rng(4)
     terms = rng.random((3, 50, 60)).astype(np.float32)
     seq = tvl1_tf._sequential_sum(tf.constant(terms)).numpy()
     exact = terms.astype(np.float64).sum(axis=(1, 2))
-    calls = []
-
-    def exact_error():
-      calls.append(1)
-      return tf.constant(seq)
-
+    ambiguous_count = 0
     for eps in (seq[0], np.nextafter(seq[0], np.float32(0)),
                 np.nextafter(seq[0], np.float32(np.inf)),
                 np.float32(exact[1] * 0.5), np.float32(exact[1] * 2)):
-      above = tvl1_tf._above_epsilon(tf.constant(exact), exact_error,
-                                     np.float32(eps), 50 * 60).numpy()
-      self.assertAllEqual(above, seq > np.float32(eps))
-    self.assertLen(calls, 3)  # Only the thresholds near a sum need it.
+      above, ambiguous = (x.numpy() for x in tvl1_tf._classify_error(
+          tf.constant(exact), np.float32(eps), 50 * 60))
+      decided = np.where(ambiguous, seq > np.float32(eps), above)
+      self.assertAllEqual(decided, seq > np.float32(eps))
+      ambiguous_count += int(ambiguous.any())
+    self.assertEqual(ambiguous_count, 3)  # Only the thresholds near a sum.
 
   def test_xla_check_is_independent_of_its_data(self):
     rng = np.random.default_rng(5)
@@ -259,6 +281,50 @@ class FlowTest(tf.test.TestCase, parameterized.TestCase):
                                     tf.constant(first, tf.float32),
                                     tf.constant(second, tf.float32)).numpy()
     self.assertAllEqual(batched, ours)
+
+  def test_gpu_batches_are_split_at_max_pairs_per_call(self):
+    # With a GPU the pairs go to the batched graph in chunks of at most
+    # MAX_PAIRS_PER_CALL (remap_cubic's int32 indices rely on it); the
+    # GPU is faked, so the chunks run on this CPU.
+    first, second, ours, _ = _synthetic_batch()
+    jit = tvl1_tf._default_jit_compile()
+    compiled = tvl1_tf._compiled
+    sizes = []
+
+    def recording(*args):
+      fn = compiled(*args)
+
+      def run(a, b):
+        sizes.append(int(a.shape[0]))
+        return fn(a, b)
+      return run
+
+    gpu = lambda kind: ['GPU:0'] if kind == 'GPU' else []
+    with mock.patch.object(tvl1_tf, 'MAX_PAIRS_PER_CALL', 2), \
+         mock.patch.object(tvl1_tf, '_compiled', recording), \
+         mock.patch.object(tf.config, 'list_logical_devices', gpu):
+      flow = tvl1_tf.compute_flow_batch(first, second, jit_compile=jit)
+    self.assertEqual(sizes, [2] * (len(first) // 2) + [1] * (len(first) % 2))
+    self.assertAllEqual(flow, ours)
+
+  def test_exact_sum_path_gives_the_same_flow(self):
+    # Every stopping decision left to the sequential float32 sum (the
+    # compiled loop exits after each iteration and the caller decides)
+    # gives the flow the float64 shortcut gave.
+    first, second, ours, _ = _synthetic_batch()
+    classify = tvl1_tf._classify_error
+    exits = []
+
+    def always_ambiguous(error64, scaled_eps, num_pixels):
+      above, _ = classify(error64, scaled_eps, num_pixels)
+      exits.append(1)
+      return above, tf.ones_like(above)
+
+    with mock.patch.object(tvl1_tf, '_classify_error', always_ambiguous), \
+         mock.patch.dict(tvl1_tf._FUNCTIONS, clear=True):
+      flow = tvl1_tf.compute_flow_batch(first[:1], second[:1])
+    self.assertNotEmpty(exits)  # Traced with the patched rule.
+    self.assertAllEqual(flow, ours[:1])
 
   def test_xla_iterations_equal_plain_kernels(self):
     if not tvl1_tf.xla_keeps_float_rounding():

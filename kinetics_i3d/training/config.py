@@ -131,7 +131,8 @@ FIELD_HELP: Dict[str, str] = {
                             'the paper evaluates.',
     'data.parallelism': 'Videos decoded at once; 0: automatic.',
     'data.flow_backend': 'TV-L1 implementation (opencv or tf); unset: tf with '
-                         'a GPU, else opencv. Part of the cache key.',
+                         'a GPU or an AVX2 + FMA CPU without AVX-512, else '
+                         'opencv. Part of the cache key.',
     'model.init_checkpoint': 'Start from this checkpoint (a released name such '
                              'as rgb_imagenet, or a TF1 prefix) with new '
                              'logits; empty: from scratch.',
