@@ -22,10 +22,8 @@ import hashlib
 import json
 import os
 import shutil
-import site
 import subprocess
 import sys
-import sysconfig
 import tarfile
 import tempfile
 import zipfile
@@ -71,6 +69,25 @@ def _check(result: subprocess.CompletedProcess) -> None:
     raise RuntimeError(f'{" ".join(result.args)} exited with '
                        f'{result.returncode}:\n{result.stdout}\n'
                        f'{result.stderr[-3000:]}')
+
+
+def _dependency_folders() -> List[str]:
+  """This interpreter's import folders, less any that holds the project.
+
+  Its site-packages (an editable install there is a `.pth` file, which a
+  `.pth` line does not process) and whatever else its `sys.path` holds; not
+  the checkout (PYTHONPATH, pytest's rootdir).
+  """
+  folders = []
+  for entry in sys.path:
+    entry = os.path.abspath(entry or os.curdir)
+    if not os.path.isdir(entry) or any(
+        os.path.exists(os.path.join(entry, name))
+        for name in ('kinetics_i3d', 'i3d.py', 'evaluate_sample.py')):
+      continue
+    if entry not in folders:
+      folders.append(entry)
+  return folders
 
 
 def _listing(root: str) -> Dict[str, Tuple]:
@@ -132,8 +149,7 @@ class InstalledWheelTest(absltest.TestCase):
         'import sysconfig; print(sysconfig.get_paths()["purelib"])'
     ]).stdout.strip()
     with open(os.path.join(cls.site_packages, 'dependencies.pth'), 'w') as f:
-      f.write('\n'.join(site.getsitepackages() +
-                        [sysconfig.get_paths()['purelib']]) + '\n')
+      f.write(''.join(folder + '\n' for folder in _dependency_folders()))
     cls.before = _listing(cls.venv)
 
     cls.cache = os.path.join(cls.root, 'cache')
