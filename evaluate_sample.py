@@ -82,7 +82,7 @@ _IMAGENET_PRETRAINED = flags.DEFINE_boolean(
 _CHECKPOINT_DIR = flags.DEFINE_string(
     'checkpoint_dir', None,
     'Folder holding the checkpoint folders (<name>/model.ckpt.*); default '
-    'the project\'s data/checkpoints.')
+    f'{paths.CHECKPOINT_DIR} (the data folder\'s checkpoints/).')
 _RGB_SAMPLE = flags.DEFINE_string(
     'rgb_sample', DEFAULT_SAMPLES['rgb'],
     'Preprocessed RGB input, float [1, T, 224, 224, 3] .npy in [-1, 1] '

@@ -30,7 +30,13 @@ setuptools.setup(
     python_requires='>=3.9',
     py_modules=['i3d', 'evaluate_sample'],
     packages=setuptools.find_packages(include=['kinetics_i3d', 'kinetics_i3d.*']),
-    package_data={'kinetics_i3d': ['testing/testdata/*.json',
+    # What the tools read, shipped inside the package. In the repository
+    # kinetics_i3d/data/*.txt and kinetics_i3d/configs are symbolic links to
+    # the root's data/*.txt and configs/ (the original's layout); building
+    # the sdist and the wheel copies the files they point to.
+    package_data={'kinetics_i3d': ['configs/*.py',
+                                   'data/*.txt',
+                                   'testing/testdata/*.json',
                                    'testing/testdata/original_out/*.txt',
                                    'weights/*.json']},
     entry_points={'console_scripts': [

