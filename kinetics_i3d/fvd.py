@@ -34,16 +34,31 @@ Usage:
   i3d-fvd --real=real_stats.npz --generated=fake.npy --value_range=255
   i3d-fvd --protocol=stylegan_v --real=ucf101/ --generated=samples/
 
-The last line printed is `FVD: <value>`.
+  i3d-fvd --protocol=fvd2048_128f_subsample8f --real=... --generated=... \
+      --kvd --bootstrap=200 --json=result.json
+
+--kvd adds the Kernel Video Distance, --bootstrap=N a seeded 95% interval of
+FVD, --json the result in a file. The line before the last states everything
+that determines the number (protocol, videos per set, frames and how they
+were sampled, resize, weights, covariance, square root, version); the last
+line printed is `FVD: <value>`.
 """
 
 from kinetics_i3d.utils import cli  # pylint: disable=g-bad-import-order
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
+import json
+from typing import Any, Dict, Optional, Sequence
+
 from absl import flags
 
 from kinetics_i3d import paths
+from kinetics_i3d.metrics import batching
+from kinetics_i3d.metrics import bootstrap
 from kinetics_i3d.metrics import fvd
+from kinetics_i3d.metrics import kvd
+from kinetics_i3d.metrics import short_clips
+from kinetics_i3d.utils import atomic_files
 
 _REAL = flags.DEFINE_string(
     'real', None, 'The real set: a folder of videos, a folder of frame '
@@ -63,8 +78,38 @@ _NUM_FRAMES = flags.DEFINE_integer(
     "Default: the protocol's (every frame for reference, crop and "
     'half_pixel; 16 for stylegan_v).', lower_bound=1)
 _FRAME_STRIDE = flags.DEFINE_integer(
-    'frame_stride', 1, 'Take every n-th frame (1: consecutive frames).',
+    'frame_stride', None, "Take every n-th frame. Default: the protocol's "
+    '(8 for fvd2048_128f_subsample8f, else 1: consecutive frames).',
     lower_bound=1)
+_EXCLUDE_FIRST_FRAMES = flags.DEFINE_integer(
+    'exclude_first_frames', 0, 'Leave out the first N frames of every video '
+    "before taking clips (a video-prediction model's conditioning frames). "
+    '0: conditioning frames included, as common_metrics_on_video_quality '
+    'and the BAIR convention count them.', lower_bound=0)
+_SHORT_CLIPS = flags.DEFINE_enum(
+    'short_clips', 'refuse', list(short_clips.TREATMENTS),
+    'Clips under 9 frames (the fewest I3D takes): refuse them, or pad_last: '
+    'repeat the last frame up to 9 (changes the number; see README).')
+_KVD = flags.DEFINE_bool(
+    'kvd', False, 'Also print the Kernel Video Distance (unbiased cubic '
+    'polynomial-kernel MMD of the same embeddings, averaged over subsets as '
+    "StyleGAN's KID).")
+_KVD_SUBSETS = flags.DEFINE_integer(
+    'kvd_subsets', kvd.DEFAULT_NUM_SUBSETS, 'KVD: subsets averaged.',
+    lower_bound=1)
+_KVD_SUBSET_SIZE = flags.DEFINE_integer(
+    'kvd_subset_size', None, 'KVD: videos per subset of each set. Default: '
+    f'min(the sets\' sizes, {kvd.DEFAULT_MAX_SUBSET_SIZE}).', lower_bound=2)
+_BOOTSTRAP = flags.DEFINE_integer(
+    'bootstrap', None, 'Also print a 95% percentile bootstrap interval of '
+    'FVD from this many resamples of the embeddings (seeded by --seed).',
+    lower_bound=2)
+_BOOTSTRAP_SIZE = flags.DEFINE_integer(
+    'bootstrap_size', None, 'Videos per bootstrap resample of each set. '
+    "Default: each set's size.", lower_bound=2)
+_JSON = flags.DEFINE_string(
+    'json', None, 'Also write the result (FVD, KVD, interval, provenance) '
+    'to this JSON file.')
 _CLIP_START = flags.DEFINE_enum(
     'clip_start', None, list(fvd.CLIP_STARTS),
     "Where clips start: 'first' frame or a 'random' offset (seeded by "
@@ -76,8 +121,9 @@ _MAX_VIDEOS = flags.DEFINE_integer(
     "name order). Default: the protocol's (2048 for stylegan_v, else all).",
     lower_bound=2)
 _BATCH_SIZE = flags.DEFINE_integer(
-    'batch_size', fvd.DEFAULT_BATCH_SIZE,
-    'Videos per forward pass (values do not depend on it).', lower_bound=1)
+    'batch_size', None, 'Videos per forward pass (values do not depend on '
+    "it). Default: sized to the GPU's free memory, "
+    f'{batching.CPU_BATCH_SIZE} on a CPU.', lower_bound=1)
 _CACHE_DIR = flags.DEFINE_string(
     'cache_dir', None, 'Folder of the partial-embedding files that make a '
     'killed run resumable. Default: <$I3D_CACHE_DIR or ~/.cache/i3d>/fvd; '
@@ -98,9 +144,55 @@ _PROGRESS = flags.DEFINE_bool(
 flags.mark_flags_as_required(['real', 'generated'])
 
 
+def _check_extras(plans: Sequence[fvd.SetPlan]) -> None:
+  """Refuses KVD / bootstrap settings the sets cannot meet, before work."""
+  if not (_KVD.value or _BOOTSTRAP.value):
+    return
+  counts = []
+  for plan in plans:
+    source = plan.source
+    if isinstance(source, fvd.Statistics):
+      if source.embeddings is None:
+        raise fvd.FVDError(
+            f'{plan.flag}: statistics without embeddings; --kvd and '
+            '--bootstrap need them: save them again with this version.')
+      counts.append(source.count)
+    else:
+      counts.append(len(source))
+  for flag, size in (('--kvd_subset_size', _KVD_SUBSET_SIZE.value),
+                     ('--bootstrap_size', _BOOTSTRAP_SIZE.value)):
+    if size is not None and size > min(counts):
+      raise fvd.FVDError(
+          f'{flag}={size}: larger than a set (real {counts[0]}, generated '
+          f'{counts[1]} videos); choose at most {min(counts)}.')
+
+
+def _extras(stats: Dict[str, fvd.Statistics],
+            protocol: fvd.Protocol) -> Dict[str, Any]:
+  """KVD and the bootstrap interval, as asked for."""
+  real, generated = stats['real'].embeddings, stats['generated'].embeddings
+  result = {}
+  if _KVD.value:
+    result['kvd'] = kvd.kernel_video_distance(
+        real, generated, _KVD_SUBSETS.value, _KVD_SUBSET_SIZE.value,
+        _SEED.value)
+    result['kvd_subsets'] = _KVD_SUBSETS.value
+    result['kvd_subset_size'] = _KVD_SUBSET_SIZE.value or min(
+        len(real), len(generated), kvd.DEFAULT_MAX_SUBSET_SIZE)
+  if _BOOTSTRAP.value:
+    interval = bootstrap.bootstrap_interval(
+        real, generated,
+        lambda x, y: fvd.frechet_video_distance(x, y, protocol),
+        _BOOTSTRAP.value, _SEED.value, resample_size=_BOOTSTRAP_SIZE.value)
+    result['bootstrap'] = interval
+  return result
+
+
 def main(argv):
   del argv
   protocol = fvd.get_protocol(_PROTOCOL.value)
+  if _JSON.value:
+    fvd.check_output_path(_JSON.value, _OVERWRITE.value, '--json')
   plans = fvd.plan_comparison(
       _REAL.value, _GENERATED.value, protocol,
       value_range=(None if _VALUE_RANGE.value is None else
@@ -115,21 +207,50 @@ def main(argv):
       overwrite=_OVERWRITE.value,
       flag_names={name: f'--{name}' for name in (
           'real', 'generated', 'value_range', 'num_frames',
-          'save_real_stats', 'save_generated_stats')})
+          'save_real_stats', 'save_generated_stats')},
+      exclude_first_frames=_EXCLUDE_FIRST_FRAMES.value,
+      short_clip_treatment=_SHORT_CLIPS.value)
+  _check_extras(plans)
   cache_dir = _CACHE_DIR.value
   if cache_dir is None:
     cache_dir = fvd.default_cache_dir()
   value, stats = fvd.run_comparison(
       plans, protocol,
-      embedder=fvd.Embedder(protocol, checkpoint_dir=_CHECKPOINT_DIR.value,
-                            batch_size=_BATCH_SIZE.value),
+      embedder=fvd.Embedder(
+          protocol, checkpoint_dir=_CHECKPOINT_DIR.value,
+          batch_size=(_BATCH_SIZE.value or batching.default_batch_size(
+              max(plan.num_frames for plan in plans)))),
       cache_dir=cache_dir or None, overwrite=_OVERWRITE.value,
-      progress=_PROGRESS.value)
+      progress=_PROGRESS.value, max_videos=_MAX_VIDEOS.value)
+  extras = _extras(stats, protocol)
+  line = fvd.comparison_line(stats)
+  if _JSON.value:
+    _write_json(_JSON.value, value, extras, stats, line)
   for role in ('real', 'generated'):
     print(f'{role}: {stats[role].count} videos, clips of '
           f'{stats[role].num_frames or "?"} frames')
-  print(f'protocol: {protocol.name}')
+  if 'kvd' in extras:
+    print(f"KVD: {extras['kvd']:.6f} (mean of {extras['kvd_subsets']} "
+          f"subsets of {extras['kvd_subset_size']} videos per set)")
+  if 'bootstrap' in extras:
+    print(f"FVD {extras['bootstrap'].describe()}")
+  print(line)
   print(f'FVD: {value:.6f}', flush=True)
+
+
+def _write_json(path: str, value: float, extras: Dict[str, Any],
+                stats: Dict[str, fvd.Statistics], line: str) -> None:
+  result: Dict[str, Optional[Any]] = {'fvd': value, 'protocol_line': line}
+  result.update({key: v for key, v in extras.items() if key != 'bootstrap'})
+  if 'bootstrap' in extras:
+    interval = extras['bootstrap']
+    result['bootstrap'] = {'low': interval.low, 'high': interval.high,
+                           'confidence': interval.confidence,
+                           'resamples': interval.num_resamples,
+                           'seed': interval.seed}
+  result['provenance'] = {role: stats[role].provenance for role in stats}
+  atomic_files.write_text(path, json.dumps(result, indent=2, sort_keys=True)
+                          + '\n', overwrite=_OVERWRITE.value)
 
 
 def run() -> None:

@@ -105,6 +105,9 @@ import tqdm
 
 import i3d
 from kinetics_i3d import paths
+from kinetics_i3d.metrics import array_sources
+from kinetics_i3d.metrics import provenance
+from kinetics_i3d.metrics import short_clips
 from kinetics_i3d.utils import atomic_files
 from kinetics_i3d.video import decode
 from kinetics_i3d.weights import assets
@@ -168,6 +171,10 @@ class Protocol:
     num_frames: Clip length taken from each video; None: every frame.
     clip_start: {'real': ..., 'generated': ...}, each 'first' or 'random'.
     max_videos: Use at most this many videos per set (first in order).
+    frame_stride: Take every n-th frame of a video.
+    strided_length: A video must hold num_frames * frame_stride frames
+      (StyleGAN-V's rule) rather than the clip's span,
+      (num_frames - 1) * frame_stride + 1.
   """
   name: str
   difference: str
@@ -179,6 +186,8 @@ class Protocol:
   clip_start: Tuple[Tuple[str, str], ...] = (('real', 'first'),
                                              ('generated', 'first'))
   max_videos: Optional[int] = None
+  frame_stride: int = 1
+  strided_length: bool = False
 
   def start_for(self, role: str) -> str:
     return dict(self.clip_start)[role]
@@ -198,6 +207,17 @@ PROTOCOLS: Dict[str, Protocol] = {p.name: p for p in (
              covariance='biased', sqrtm='scipy', num_frames=16,
              clip_start=(('real', 'random'), ('generated', 'first')),
              max_videos=2048),
+    Protocol('fvd2048_128f',
+             "StyleGAN-V's fvd2048_128f: stylegan_v with 128-frame clips",
+             covariance='biased', sqrtm='scipy', num_frames=128,
+             clip_start=(('real', 'random'), ('generated', 'first')),
+             max_videos=2048),
+    Protocol('fvd2048_128f_subsample8f',
+             "StyleGAN-V's fvd2048_128f_subsample8f: stylegan_v with 16 "
+             'frames taken every 8th from 128 (videos of >= 128 frames)',
+             covariance='biased', sqrtm='scipy', num_frames=16,
+             clip_start=(('real', 'random'), ('generated', 'first')),
+             max_videos=2048, frame_stride=8, strided_length=True),
     Protocol('crop',
              'shorter side resized to 224 (aspect ratio kept), centre '
              '224x224 crop', resize='crop'),
@@ -305,10 +325,7 @@ def resize_frames(frames: Union[np.ndarray, tf.Tensor],
 
 
 def _too_few_frames(name: str, num_frames: int) -> FVDError:
-  return FVDError(
-      f'{name}: clips of {num_frames} frames are too short: I3D needs at '
-      f'least {min_num_frames()} frames (its logits average-pool 2 time steps '
-      'after 8x temporal downsampling).')
+  return FVDError(short_clips.too_short_message(name, num_frames))
 
 
 def _check_clip_shape(clip: np.ndarray, name: str) -> None:
@@ -531,12 +548,18 @@ class Statistics:
     count: Number of videos.
     protocol: Protocol name.
     num_frames: Frames per clip the embeddings came from (0 if unknown).
+    provenance: How they were made (`provenance.set_record`); None for
+      files written before it was recorded.
+    embeddings: float32 [count, 400], kept so that KVD and the bootstrap
+      can be computed from saved statistics (None if not kept).
   """
   mean: np.ndarray
   covariance: np.ndarray
   count: int
   protocol: str
   num_frames: int = 0
+  provenance: Optional[Dict[str, Any]] = None
+  embeddings: Optional[np.ndarray] = None
 
   @classmethod
   def from_embeddings(cls, embeddings: np.ndarray,
@@ -556,7 +579,7 @@ class Statistics:
         x.shape[0])
     covariance = centred.T @ centred / divisor
     return cls(mean, covariance, int(x.shape[0]), protocol.name,
-               int(num_frames))
+               int(num_frames), embeddings=np.asarray(embeddings, np.float32))
 
   def save(self, path: str, overwrite: bool = False) -> None:
     """Writes an `.npz` (plain arrays, no pickle) atomically.
@@ -564,13 +587,19 @@ class Statistics:
     Raises:
       FileExistsError: If `path` exists and not `overwrite`.
     """
+    extra = {}
+    if self.provenance is not None:
+      extra['provenance'] = np.array(json.dumps(self.provenance,
+                                                sort_keys=True))
+    if self.embeddings is not None:
+      extra['embeddings'] = np.asarray(self.embeddings, np.float32)
     with atomic_files.open_atomically(path, 'wb', overwrite=overwrite) as f:
       np.savez(f, format=np.array(STATISTICS_FORMAT),
                mean=np.asarray(self.mean, np.float64),
                covariance=np.asarray(self.covariance, np.float64),
                count=np.array(self.count, np.int64),
                protocol=np.array(self.protocol),
-               num_frames=np.array(self.num_frames, np.int64))
+               num_frames=np.array(self.num_frames, np.int64), **extra)
 
   @classmethod
   def load(cls, path: str,
@@ -610,6 +639,10 @@ class Statistics:
       count = int(fields['count'])
       num_frames = int(fields['num_frames'])
       protocol_name = str(fields['protocol'])
+      record = (json.loads(str(fields['provenance']))
+                if 'provenance' in fields else None)
+      embeddings = (np.asarray(fields['embeddings'], np.float32)
+                    if 'embeddings' in fields else None)
     except (TypeError, ValueError) as e:
       raise FVDError(f'{path}: malformed statistics ({e}).') from None
     if (mean.shape != (EMBEDDING_SIZE,) or
@@ -624,7 +657,12 @@ class Statistics:
                          np.all(np.isfinite(covariance))):
       raise FVDError(f'{path}: statistics of {count} videos or with NaN; '
                      'recompute them from at least 2 videos.')
-    stats = cls(mean, covariance, count, protocol_name, num_frames)
+    if embeddings is not None and embeddings.shape != (count,
+                                                       EMBEDDING_SIZE):
+      raise FVDError(f'{path}: embeddings of shape {embeddings.shape}, '
+                     f'expected [{count}, {EMBEDDING_SIZE}].')
+    stats = cls(mean, covariance, count, protocol_name, num_frames, record,
+                embeddings)
     if stats.protocol not in PROTOCOLS:
       raise FVDError(f'{path}: made under unknown protocol '
                      f'{stats.protocol!r}.')
@@ -747,15 +785,31 @@ class ClipSampling:
     start: 'first' (from frame 0) or 'random' (a uniform offset, drawn from
       `seed` and the video's name, so reruns and resumes agree).
     seed: Seed of the random offsets.
+    skip_first: Frames at the start of every video left out before the clip
+      is taken (a video-prediction model's conditioning frames).
+    min_frames: A video must hold at least this many frames (beyond
+      `skip_first`) even if the clip spans fewer (StyleGAN-V's rule).
+    short_clips: What clips shorter than I3D takes get (`short_clips`).
   """
   num_frames: Optional[int] = None
   stride: int = 1
   start: str = 'first'
   seed: int = 0
+  skip_first: int = 0
+  min_frames: int = 0
+  short_clips: str = 'refuse'
 
   def __post_init__(self):
-    if self.num_frames is not None and self.num_frames < min_num_frames():
+    if self.short_clips not in short_clips.TREATMENTS:
+      raise FVDError(f'short_clips must be one of '
+                     f'{", ".join(short_clips.TREATMENTS)}, got '
+                     f'{self.short_clips!r}.')
+    if self.num_frames is not None and short_clips.treated_length(
+        self.num_frames, self.short_clips) is None:
       raise _too_few_frames(f'num_frames={self.num_frames}', self.num_frames)
+    if self.skip_first < 0:
+      raise FVDError(f'exclude_first_frames must be >= 0, got '
+                     f'{self.skip_first}.')
     if self.stride < 1:
       raise FVDError(f'frame stride must be >= 1, got {self.stride}.')
     if self.start not in CLIP_STARTS:
@@ -771,26 +825,36 @@ class ClipSampling:
 
   def indices(self, total: int, key: str, name: str) -> np.ndarray:
     """Frame indices of the clip of a video of `total` frames."""
-    if self.num_frames is None:
-      return np.arange(0, total, self.stride)
-    if total < self.span:
+    skip = self.skip_first
+    if skip and total <= skip:
       raise FVDError(
-          f'{name}: {total} frames, but a clip of {self.num_frames} frames '
-          f'at stride {self.stride} needs {self.span}; lower num_frames (at '
-          f'least {min_num_frames()}) or the stride, or drop the video.')
+          f'{name}: {total} frames, all within the {skip} conditioning '
+          'frames excluded (exclude_first_frames); lower it or drop the '
+          'video.')
+    if self.num_frames is None:
+      return skip + np.arange(0, total - skip, self.stride)
+    needed = max(self.span, self.min_frames)
+    if total - skip < needed:
+      after = f' after the first {skip} excluded' if skip else ''
+      raise FVDError(
+          f'{name}: {total - skip} frames{after}, but a clip of '
+          f'{self.num_frames} frames at stride {self.stride} needs {needed}; '
+          f'lower num_frames (at least {min_num_frames()}) or the stride, or '
+          'drop the video.')
     offset = 0
     if self.start == 'random':
       rng = np.random.default_rng(
           [self.seed, zlib.crc32(key.encode('utf-8'))])
-      offset = int(rng.integers(0, total - self.span + 1))
-    return offset + np.arange(self.num_frames) * self.stride
+      offset = int(rng.integers(0, total - skip - self.span + 1))
+    return skip + offset + np.arange(self.num_frames) * self.stride
 
   def describe(self) -> str:
     length = ('all frames' if self.num_frames is None else
               f'{self.num_frames} frames')
     start = (f'random start (seed {self.seed})' if self.start == 'random'
              else 'from the first frame')
-    return f'{length}, stride {self.stride}, {start}'
+    skip = (f', first {self.skip_first} excluded' if self.skip_first else '')
+    return f'{length}, stride {self.stride}, {start}{skip}'
 
 
 def iter_stored_frames(path: str) -> Iterator[np.ndarray]:
@@ -904,12 +968,17 @@ class VideoSet:
     """
     name = self.sample_name(index)
     if self.kind == 'array':
-      video = self.array[index]
-      return np.asarray(video[sampling.indices(video.shape[0],
+      try:
+        video = self.array[index]
+      except array_sources.ArrayFileError as e:
+        raise FVDError(str(e)) from None
+      clip = np.asarray(video[sampling.indices(video.shape[0],
                                                self.names[index], name)])
-    if self.kind == 'frames':
-      return self._frames_clip(index, sampling, name)
-    return self._video_clip(index, sampling, name)
+    elif self.kind == 'frames':
+      clip = self._frames_clip(index, sampling, name)
+    else:
+      clip = self._video_clip(index, sampling, name)
+    return short_clips.apply(clip, sampling.short_clips)
 
   def _frames_clip(self, index: int, sampling: ClipSampling,
                    name: str) -> np.ndarray:
@@ -936,9 +1005,10 @@ class VideoSet:
     key = self.names[index]
     if sampling.num_frames is not None and sampling.start == 'first':
       clip = []
+      needed = sampling.skip_first + max(sampling.span, sampling.min_frames)
       for frame in iter_stored_frames(name):
         clip.append(frame)
-        if len(clip) == sampling.span:
+        if len(clip) == needed:
           break
     elif sampling.num_frames is None:
       clip = list(iter_stored_frames(name))
@@ -952,29 +1022,35 @@ class VideoSet:
 
   def check_values(self) -> None:
     """Scans an array set for NaN and values out of range, chunk by chunk."""
-    if self.kind != 'array':
-      return
+    if self.kind != 'array' or (self.array.dtype == np.uint8 and
+                                self.value_range == 255):
+      return  # Every uint8 value lies in [0, 255]: nothing to read.
     chunk = max(1, int(2**27 // max(1, np.prod(self.array.shape[1:]))))
     for start in range(0, len(self.names), chunk):
       check_values(self.array[start:start + chunk], self.value_range,
                    f'{self.path}[{start}:{start + chunk}]')
 
 
-def _load_array_file(path: str) -> Union[np.ndarray, Dict[str, np.ndarray]]:
+def _load_array_file(path: str) -> Union[array_sources.OffsetArray,
+                                         array_sources.StreamedMember,
+                                         Dict[str, np.ndarray]]:
+  """Statistics (read whole), or a video array read row by row."""
   try:
     if path.lower().endswith('.npy'):
-      return np.load(path, mmap_mode='r', allow_pickle=False)
+      return array_sources.open_npy(path)
     with np.load(path, allow_pickle=False) as data:
       keys = list(data.files)
       if {'mean', 'covariance'} <= set(keys):
         return {key: data[key] for key in keys}
-      if len(keys) != 1:
-        raise FVDError(
-            f'{path}: holds arrays {keys}; store one array [N, T, H, W, 3] '
-            '(np.savez(path, videos)) or statistics written by this library.')
-      return data[keys[0]]
+    if len(keys) != 1:
+      raise FVDError(
+          f'{path}: holds arrays {keys}; store one array [N, T, H, W, 3] '
+          '(np.savez(path, videos)) or statistics written by this library.')
+    return array_sources.open_npz_member(path, keys[0] + '.npy')
   except FVDError:
     raise
+  except array_sources.ArrayFileError as e:
+    raise FVDError(str(e)) from None
   except _READ_ERRORS as e:
     raise FVDError(f'{path}: not a readable numpy file '
                    f'({" ".join(str(e).split())}).') from None
@@ -1104,16 +1180,17 @@ def clip_length(video_set: VideoSet, sampling: ClipSampling) -> int:
     FVDError: If the first video is unreadable or its clip shorter than I3D
       takes.
   """
-  if sampling.num_frames is not None:
-    return sampling.num_frames
-  if video_set.kind == 'array':
+  if video_set.kind == 'array':  # One length for all: check it now.
     length = len(sampling.indices(video_set.array.shape[1], '0',
                                   video_set.sample_name(0)))
+  elif sampling.num_frames is not None:
+    length = sampling.num_frames
   else:
     length = int(video_set.clip(0, sampling).shape[0])
-  if length < min_num_frames():
+  treated = short_clips.treated_length(length, sampling.short_clips)
+  if treated is None:
     raise _too_few_frames(video_set.sample_name(0), length)
-  return length
+  return treated
 
 
 def embed_set(video_set: VideoSet,
@@ -1253,14 +1330,16 @@ def plan_comparison(real: str,
                     protocol: Union[str, Protocol] = 'reference',
                     value_range: Optional[int] = None,
                     num_frames: Optional[int] = None,
-                    frame_stride: int = 1,
+                    frame_stride: Optional[int] = None,
                     clip_start: Optional[str] = None,
                     seed: int = 0,
                     max_videos: Optional[int] = None,
                     save_real_stats: Optional[str] = None,
                     save_generated_stats: Optional[str] = None,
                     overwrite: bool = False,
-                    flag_names: Optional[Dict[str, str]] = None
+                    flag_names: Optional[Dict[str, str]] = None,
+                    exclude_first_frames: int = 0,
+                    short_clip_treatment: str = 'refuse'
                    ) -> List[SetPlan]:
   """Checks everything about two inputs that needs no model.
 
@@ -1275,7 +1354,7 @@ def plan_comparison(real: str,
     protocol: A protocol name or `Protocol`.
     value_range: 255 or 1 for array inputs (required for them).
     num_frames: Clip length; None: the protocol's (every frame if it has none).
-    frame_stride: Take every n-th frame.
+    frame_stride: Take every n-th frame; None: the protocol's.
     clip_start: 'first' or 'random'; None: the protocol's for each role.
     seed: Seed of random clip offsets.
     max_videos: Use the first this many videos of each set; None: the
@@ -1286,6 +1365,9 @@ def plan_comparison(real: str,
     flag_names: How to call the inputs in errors: keys 'real', 'generated',
       'value_range', 'num_frames', 'save_real_stats', 'save_generated_stats'
       (defaults: those names).
+    exclude_first_frames: Frames at the start of every video left out (a
+      video-prediction model's conditioning frames); 0: all included.
+    short_clip_treatment: What clips under 9 frames get (`short_clips`).
 
   Returns:
     [real plan, generated plan].
@@ -1302,7 +1384,14 @@ def plan_comparison(real: str,
     max_videos = protocol.max_videos
   if num_frames is None:
     num_frames = protocol.num_frames
-  if num_frames is not None and num_frames < min_num_frames():
+  if frame_stride is None:
+    frame_stride = protocol.frame_stride
+  if short_clip_treatment not in short_clips.TREATMENTS:
+    raise FVDError(f'short_clips must be one of '
+                   f'{", ".join(short_clips.TREATMENTS)}, got '
+                   f'{short_clip_treatment!r}.')
+  if num_frames is not None and short_clips.treated_length(
+      num_frames, short_clip_treatment) is None:
     raise _too_few_frames(f'{names["num_frames"]}={num_frames}', num_frames)
   if frame_stride < 1:
     raise FVDError(f'frame stride must be >= 1, got {frame_stride}.')
@@ -1321,13 +1410,22 @@ def plan_comparison(real: str,
                        'already; nothing to save.')
       plans.append(SetPlan(role, flag, source, None, source.num_frames))
       continue
+    if protocol.max_videos is not None and max_videos > protocol.max_videos:
+      raise FVDError(
+          f'{flag}={path}: max_videos={max_videos} is more than protocol '
+          f'{protocol.name!r} takes ({protocol.max_videos} per set); use '
+          "protocol 'reference' to compare other set sizes.")
     source.limit(max_videos)
     if len(source) < 2:
       raise FVDError(
           f'{flag}={path}: {len(source)} video(s); FVD needs at least 2 per '
           'set (and hundreds for a meaningful value).')
+    min_frames = (num_frames * frame_stride if protocol.strided_length and
+                  num_frames else 0)
     sampling = ClipSampling(num_frames, frame_stride,
-                            clip_start or protocol.start_for(role), seed)
+                            clip_start or protocol.start_for(role), seed,
+                            exclude_first_frames, min_frames,
+                            short_clip_treatment)
     source.check_values()
     length = clip_length(source, sampling)
     plans.append(SetPlan(role, flag, source, sampling, length, saves[role]))
@@ -1341,7 +1439,43 @@ def plan_comparison(real: str,
     if plan.save_path:
       check_output_path(plan.save_path, overwrite,
                         names[f'save_{plan.role}_stats'])
+  _check_statistics_provenance(plans, protocol, max_videos)
   return plans
+
+
+def _check_statistics_provenance(plans: Sequence[SetPlan], protocol: Protocol,
+                                 max_videos: Optional[int]) -> None:
+  """Refuses saved statistics made in a way that changes the number."""
+  videos = [p for p in plans if not isinstance(p.source, Statistics)]
+  for plan in plans:
+    stored = getattr(plan.source, 'provenance', None)
+    if not isinstance(plan.source, Statistics) or stored is None:
+      continue
+    if videos:  # Compare with the set this run embeds.
+      expected = set_provenance(videos[0], protocol, len(videos[0].source),
+                                max_videos)
+    else:  # Both are statistics: compare them with each other.
+      expected = [p.source.provenance for p in plans if p is not plan][0]
+      if expected is None:
+        continue
+    try:
+      provenance.check_compatible(stored, expected, plan.flag)
+    except provenance.ProvenanceError as e:
+      raise FVDError(str(e)) from None
+
+
+def set_provenance(plan: SetPlan, protocol: Protocol, count: int,
+                   max_videos: Optional[int]) -> Dict[str, Any]:
+  """`provenance.set_record` of a planned set of videos."""
+  return provenance.set_record(protocol, plan.role, count, plan.num_frames,
+                               plan.sampling, max_videos)
+
+
+def comparison_line(stats: Dict[str, Statistics]) -> str:
+  """The line that states everything behind an FVD of `stats` (see
+  `provenance.comparison_line`)."""
+  return provenance.comparison_line(stats['real'].provenance,
+                                    stats['generated'].provenance)
 
 
 def run_comparison(plans: Sequence[SetPlan],
@@ -1349,7 +1483,8 @@ def run_comparison(plans: Sequence[SetPlan],
                    embedder: Optional[Embedder] = None,
                    cache_dir: Optional[str] = None,
                    overwrite: bool = False,
-                   progress: bool = True
+                   progress: bool = True,
+                   max_videos: Optional[int] = None
                   ) -> Tuple[float, Dict[str, Statistics]]:
   """Embeds what `plan_comparison` planned and returns (FVD, statistics).
 
@@ -1364,14 +1499,19 @@ def run_comparison(plans: Sequence[SetPlan],
     cache_dir: Partial-embedding cache (see `embed_set`); None: none.
     overwrite: Replace existing statistics files.
     progress: Progress bars on stderr.
+    max_videos: The cap on videos per set that applied, for the provenance
+      record (None: the protocol's).
 
   Returns:
-    (the FVD, {'real': Statistics, 'generated': Statistics}).
+    (the FVD, {'real': Statistics, 'generated': Statistics}); each
+    statistics computed here carries its embeddings and provenance.
   """
   protocol = get_protocol(protocol)
   if embedder is not None and embedder.protocol != protocol:
     raise FVDError(f'the embedder is of protocol {embedder.protocol.name!r}, '
                    f'the comparison of {protocol.name!r}.')
+  if max_videos is None:
+    max_videos = protocol.max_videos
   stats = {}
   for plan in plans:
     logging.info('%s.', plan.describe())
@@ -1384,6 +1524,8 @@ def run_comparison(plans: Sequence[SetPlan],
                            plan.role, progress, num_frames=plan.num_frames)
     stats[plan.role] = Statistics.from_embeddings(
         embeddings, protocol, plan.num_frames, plan.flag)
+    stats[plan.role].provenance = set_provenance(
+        plan, protocol, len(embeddings), max_videos)
   value = frechet_distance(stats['real'], stats['generated'], protocol)
   for plan in plans:
     if plan.save_path:
