@@ -19,8 +19,10 @@ Each of --real and --generated is one of
 Clips: every frame of every video (--num_frames unset; all videos must then
 have one length), or --num_frames consecutive frames (every --frame_stride-th)
 from the first frame or from a random offset (--clip_start, seeded by
---seed). The protocol sets the defaults ('stylegan_v': 16 frames, real clips
-at a random offset, at most 2048 videos).
+--seed), after leaving out --exclude_first_frames (a prediction model's
+conditioning frames). The protocol sets the defaults ('stylegan_v': 16
+frames, real clips at a random offset, at most 2048 videos; 'fvd2048_128f':
+128 frames; 'fvd2048_128f_subsample8f': 16 frames, every 8th).
 
 Embedding runs on the GPU when TensorFlow sees one, in batches, with a progress
 bar and log lines; the embeddings done so far are cached after each batch
@@ -76,7 +78,9 @@ _VALUE_RANGE = flags.DEFINE_enum(
 _NUM_FRAMES = flags.DEFINE_integer(
     'num_frames', None, 'Frames per clip (at least 9, the fewest I3D takes). '
     "Default: the protocol's (every frame for reference, crop and "
-    'half_pixel; 16 for stylegan_v).', lower_bound=1)
+    'half_pixel; 16 for stylegan_v and fvd2048_128f_subsample8f; 128 for '
+    'fvd2048_128f). Fewer than 9 need --short_clips=pad_last.',
+    lower_bound=1)
 _FRAME_STRIDE = flags.DEFINE_integer(
     'frame_stride', None, "Take every n-th frame. Default: the protocol's "
     '(8 for fvd2048_128f_subsample8f, else 1: consecutive frames).',

@@ -61,12 +61,25 @@ Named variants (`PROTOCOLS`), each one documented difference away:
   not in the public source (StyleGAN-V's own docstring says the port matches
   the original "up to the upsampling operation"), so this variant keeps the
   reference resize: see 'half_pixel' for how much the resize matters.
+* 'fvd2048_128f': StyleGAN-V's `fvd2048_128f`, 'stylegan_v' with clips of
+  128 consecutive frames.
+* 'fvd2048_128f_subsample8f': StyleGAN-V's `fvd2048_128f_subsample8f`,
+  'stylegan_v' with 16 frames taken every 8th (`subsample_factor=8`): frames
+  offset + 0, 8, ..., 120, the offset uniform in [0, T - 121] for real
+  videos and 0 for generated ones; videos need 16 * 8 = 128 frames (its
+  `discard_short_videos` rule), not just the 121 the clip spans.
 * 'crop': frames resized so that the shorter side is 224 (aspect ratio kept,
   the longer side rounded to the nearest pixel, same TF1 bilinear op), then
   the central 224x224 crop.
 * 'half_pixel': TF1 bilinear with half_pixel_centers=True, i.e. TF2's
   `tf.image.resize(..., 'bilinear')` and PyTorch's `interpolate(...,
   align_corners=False)` without antialiasing, the resize of most ports.
+
+Any protocol also takes the video-prediction convention (`ClipSampling.
+skip_first`: the first frames, a model's conditioning, left out; 0 keeps
+them) and a short-clip treatment (`short_clips`). KVD (`kvd`), a bootstrap
+interval (`bootstrap`) and the record of how a number was made
+(`provenance`) live in their own modules.
 
 Library:
 
@@ -1025,7 +1038,8 @@ class VideoSet:
     if self.kind != 'array' or (self.array.dtype == np.uint8 and
                                 self.value_range == 255):
       return  # Every uint8 value lies in [0, 255]: nothing to read.
-    chunk = max(1, int(2**27 // max(1, np.prod(self.array.shape[1:]))))
+    # About 16M values (64 MB as float32) at a time: memory stays bounded.
+    chunk = max(1, int(2**24 // max(1, np.prod(self.array.shape[1:]))))
     for start in range(0, len(self.names), chunk):
       check_values(self.array[start:start + chunk], self.value_range,
                    f'{self.path}[{start}:{start + chunk}]')

@@ -195,6 +195,29 @@ class ProtocolDistanceTest(parameterized.TestCase):
         biased_styleganv_fvd(x, y), 1., delta=1e-4)
 
 
+class StatisticsRecordTest(absltest.TestCase):
+
+  def test_provenance_and_embeddings_round_trip(self):
+    folder = tempfile.mkdtemp(prefix='fvd_stats_record_test_')
+    self.addCleanup(shutil.rmtree, folder)
+    embeddings = np.random.default_rng(0).normal(size=[5, 400]).astype(
+        np.float32)
+    stats = fvd.Statistics.from_embeddings(embeddings, 'fvd2048_128f', 128)
+    stats.provenance = fvd.provenance.set_record(
+        fvd.get_protocol('fvd2048_128f'), 'real', 5, 128,
+        fvd.ClipSampling(128, start='random'), 2048)
+    path = os.path.join(folder, 'stats.npz')
+    stats.save(path)
+    loaded = fvd.Statistics.load(path, 'fvd2048_128f')
+    self.assertEqual(loaded.provenance, stats.provenance)
+    np.testing.assert_array_equal(loaded.embeddings, embeddings)
+    np.testing.assert_array_equal(loaded.covariance, stats.covariance)
+    with self.assertRaisesRegex(fvd.FVDError, "statistics of protocol "
+                                "'fvd2048_128f', but the protocol is "
+                                "'fvd2048_128f_subsample8f'"):
+      fvd.Statistics.load(path, 'fvd2048_128f_subsample8f')
+
+
 class CliExtrasTest(parameterized.TestCase):
 
   @classmethod
@@ -258,8 +281,15 @@ class CliExtrasTest(parameterized.TestCase):
     stats = fvd.Statistics.load(self.stats['generated'])
     stats.provenance = dict(stats.provenance, exclude_first_frames=2)
     stats.save(other)
+    bare = os.path.join(self.folder, 'bare.npz')
+    stats = fvd.Statistics.load(self.stats['generated'])
+    stats.embeddings = None
+    stats.save(bare)
     out = os.path.join(self.folder, 'bad.json')
     cases = (
+        ((f'--generated={bare}', '--kvd'),
+         r'^--generated: statistics without embeddings; --kvd and '
+         '--bootstrap need them'),
         (('--kvd', '--kvd_subset_size=31'),
          r'^--kvd_subset_size=31: larger than a set \(real 40, generated 30 '
          r'videos\); choose at most 30'),
