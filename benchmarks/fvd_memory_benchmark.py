@@ -141,9 +141,9 @@ def main(argv):
              f'--child={kind}:{path}', f'--batch_size={_BATCH_SIZE.value}'],
             capture_output=True, text=True, check=True, env=env)
         peaks.append(result.stdout.strip().splitlines()[-1])
-      del videos
-      print(f'| {size} | {size * _NUM_FRAMES.value * _FRAME_SIZE.value**2 * 3 / 2**20:.0f} | '
-            + ' | '.join(peaks) + ' |', flush=True)
+      set_mib = videos.nbytes / 2**20
+      print(f'| {size} | {set_mib:.0f} | ' + ' | '.join(peaks) + ' |',
+            flush=True)
     finally:
       shutil.rmtree(folder)
   print(f'Load average after: {os.getloadavg()[0]:.2f}')

@@ -33,10 +33,12 @@ from absl import app
 from absl import flags
 from absl import logging
 
+import numpy as np
+
+# pylint: disable=protected-access
 import fvd_benchmark  # The benchmarks' folder is on sys.path as a script.
 from kinetics_i3d.metrics import fvd
 from kinetics_i3d.metrics import short_clips
-import numpy as np
 
 _LENGTHS = flags.DEFINE_list('lengths', ['9', '8', '7'],
                              'Frames kept from the start of each clip.')
@@ -46,11 +48,11 @@ def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)
   print(f'Load average before: {os.getloadavg()[0]:.2f}')
-  clips = [clip for _, clip in fvd_benchmark._sample_clips(  # pylint: disable=protected-access
-      16, fvd_benchmark._CLIPS_PER_VIDEO.value)]  # pylint: disable=protected-access
+  clips = [clip for _, clip in fvd_benchmark._sample_clips(
+      16, fvd_benchmark._CLIPS_PER_VIDEO.value)]
   rng = np.random.default_rng(0)
   sets = {'A': clips[0::2], 'B': clips[1::2]}
-  sets['A degraded'] = [fvd_benchmark._degrade(c, rng) for c in sets['A']]  # pylint: disable=protected-access
+  sets['A degraded'] = [fvd_benchmark._degrade(c, rng) for c in sets['A']]
   embedder = fvd.Embedder('reference', batch_size=4)
   print('| frames kept | network sees | A vs B | change | A vs A degraded '
         '| change |')
@@ -58,7 +60,8 @@ def main(argv):
   base = None
   for length in (int(n) for n in _LENGTHS.value):
     embeddings = {
-        name: embedder.embed([short_clips.pad_last(c[:length]) for c in videos])
+        name: embedder.embed([short_clips.pad_last(c[:length])
+                              for c in videos])
         for name, videos in sets.items()}
     row = (fvd.frechet_video_distance(embeddings['A'], embeddings['B']),
            fvd.frechet_video_distance(embeddings['A'],
