@@ -138,7 +138,7 @@ _SAVE_GENERATED_STATS = flags.DEFINE_string(
     'save_generated_stats', None,
     'Write the generated set\'s statistics to this .npz.')
 _OVERWRITE = flags.DEFINE_bool(
-    'overwrite', False, 'Replace existing statistics files.')
+    'overwrite', False, 'Replace existing statistics and --json files.')
 _CHECKPOINT_DIR = flags.DEFINE_string(
     'checkpoint_dir', paths.CHECKPOINT_DIR,
     'Folder holding rgb_scratch/model.ckpt (fetched there when absent).')
