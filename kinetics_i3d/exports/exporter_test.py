@@ -233,20 +233,21 @@ class ToolTest(parameterized.TestCase, tf.test.TestCase):
     self.addCleanup(shutil.rmtree, folder, ignore_errors=True)
     return folder
 
-  def test_fixed_length_openvino_through_the_tool(self):
+  def test_fixed_length_through_the_tool(self):
     name = 'rgb_scratch_kin600'
-    output = os.path.join(self._folder(), 'new', 'i3d.xml')
+    output = os.path.join(self._folder(), 'new', 'i3d')
     status, out, err = run_tool(
-        f'--checkpoint={name}', '--format=openvino', f'--output={output}',
+        f'--checkpoint={name}', '--format=savedmodel', f'--output={output}',
         '--num_frames=16', f'--checkpoint_dir={_Exports.checkpoint_dir(name)}')
     self.assertEqual(status, 0, err)
     self.assertIn(f'Wrote {output}', out)
-    self.assertEqual(sorted(os.listdir(os.path.dirname(output))),
-                     ['i3d.bin', 'i3d.xml'])
-    compiled = openvino_ir.compile_ir(output)
-    self.assertEqual(compiled.input(0).get_partial_shape()[1].get_length(), 16)
+    self.assertEqual(os.listdir(os.path.dirname(output)), ['i3d'])
+    serve = tf.saved_model.load(output).signatures['serving_default']
+    self.assertEqual(
+        serve.structured_input_signature[1]['frames'].shape.as_list(),
+        [None, 16, 224, 224, 3])
     clip, expected = _Exports.clip_and_logits(name, 16, 3)
-    got = compiled({'frames': clip})[compiled.output('logits')]
+    got = serve(frames=tf.constant(clip))['logits']
     self.assertAllClose(got, expected, rtol=0,
                         atol=LOGITS_RTOL * np.abs(expected).max())
 
