@@ -113,6 +113,17 @@ def check_request(row: ExportFormat, spec: checkpoints.CheckpointSpec,
                   overwrite: bool) -> Tuple[str, ...]:
   """Checks an export before any model is built; returns the output paths.
 
+  Args:
+    row: The format.
+    spec: The released checkpoint.
+    endpoint: Where the exported network stops.
+    num_frames: Fixed clip length, or None.
+    output: The output path as given.
+    overwrite: Whether existing outputs may be replaced.
+
+  Returns:
+    Every path the export writes (absolute), the entry point last.
+
   Raises:
     ValueError: For an unknown endpoint, a clip length too short, an
       interface the checkpoint does not have or an output of the wrong kind.
