@@ -6,7 +6,8 @@ Recognition? A New Model and the Kinetics Dataset", CVPR 2017
 signature is traced once more and handed to tf2onnx, so the ONNX graph has
 the same input (`frames`, float32 [B, T, 224, 224, C], B and T free unless
 the SavedModel fixed T) and outputs (`logits`, `probabilities`, or
-`features`). Opset 17 is what onnxruntime 1.16 and later run in full.
+`features`). The opset is 17: the graph needs nothing newer, and tf2onnx
+converts it from TensorFlow 2.21 without changes.
 """
 
 from typing import Any
