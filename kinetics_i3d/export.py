@@ -53,7 +53,8 @@ _ENDPOINT = flags.DEFINE_enum(
     "'features'.")
 _NUM_FRAMES = flags.DEFINE_integer(
     'num_frames', None,
-    'Fix the clip length (at least 9 for the logits). Unset: any length.',
+    f'Fix the clip length (at least {i3d.min_num_frames()} for the '
+    'logits). Unset: any length.',
     lower_bound=1)
 _OVERWRITE = flags.DEFINE_bool(
     'overwrite', False, 'Replace an existing export at --output.')
