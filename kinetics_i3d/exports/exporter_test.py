@@ -64,8 +64,11 @@ def _runtime(format_name, path):
   if format_name == 'tfhub':
     # As TF-Hub's tutorial calls the module: one positional tensor.
     module = hub.load(path).signatures[signatures.TFHUB_SIGNATURE]
-    return lambda clip: module(tf.constant(clip))[  # pylint: disable=g-long-lambda
-        signatures.TFHUB_OUTPUT].numpy()
+
+    def run_module(clip):
+      return module(tf.constant(clip))[signatures.TFHUB_OUTPUT].numpy()
+
+    return run_module
   if format_name == 'onnx':
     session = onnx_file.session(path)
     return lambda clip: session.run(['logits'], {'frames': clip})[0]
@@ -331,8 +334,9 @@ class ToolTest(parameterized.TestCase, tf.test.TestCase):
 
 
 def tearDownModule():
-  if _Exports._dir is not None:  # pylint: disable=protected-access
-    shutil.rmtree(_Exports._dir, ignore_errors=True)  # pylint: disable=protected-access
+  folder = _Exports._dir  # pylint: disable=protected-access
+  if folder is not None:
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == '__main__':
