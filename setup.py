@@ -17,6 +17,7 @@ _TOOLS = {
     'i3d-train': 'train',
     'i3d-inflate': 'inflate',
     'i3d-fvd': 'fvd',
+    'i3d-export': 'export',
 }
 
 setuptools.setup(
@@ -59,5 +60,9 @@ setuptools.setup(
     extras_require={
         'beam': ['apache-beam>=2.77'],
         'test': ['pytest>=7.0'],
+        # i3d-export's converters and runtimes; tensorflow_hub 0.16 still
+        # imports pkg_resources, which setuptools 81 removes.
+        'export': ['tf2onnx>=1.16', 'onnxruntime>=1.16', 'openvino>=2024.0',
+                   'tensorflow-hub>=0.16', 'setuptools<81'],
     },
 )

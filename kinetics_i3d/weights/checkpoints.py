@@ -48,7 +48,8 @@ and both shapes.
 Native TF2 checkpoints (`save`, `restore`) use `tf.train.Checkpoint(model=...)`
 keyed on the module attribute paths; `export_saved_model` writes a SavedModel
 with a `serving_default` signature (float32 `frames` in, `logits` and
-`probabilities` out) that plain `tf.saved_model.load` serves.
+`probabilities` out, or `features` of a truncated model) that plain
+`tf.saved_model.load` serves; `ServingSignature` sets another interface.
 """
 
 import dataclasses
@@ -56,7 +57,8 @@ import os
 import re
 import shutil
 import tempfile
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import (Any, Callable, Dict, Iterator, List, Optional, Sequence,
+                    Tuple, Union)
 
 from absl import logging
 import tensorflow as tf
@@ -987,44 +989,111 @@ def restore(model: i3d.InceptionI3d,
 FRAME_SIZE = 224
 
 
+def reaches_logits(final_endpoint: str) -> bool:
+  """Whether a model stopping at `final_endpoint` computes the logits."""
+  stop = i3d.VALID_ENDPOINTS.index(final_endpoint) + 1
+  return 'Logits' in i3d.VALID_ENDPOINTS[:stop]
+
+
+def check_export_num_frames(final_endpoint: str,
+                            num_frames: Optional[int]) -> None:
+  """Raises ValueError if a fixed clip length is too short for the logits.
+
+  Args:
+    final_endpoint: Where the exported model stops.
+    num_frames: The fixed clip length, or None for any.
+  """
+  if num_frames is None or not reaches_logits(final_endpoint):
+    return  # Features take any positive length.
+  if num_frames < i3d.min_num_frames():
+    raise ValueError(
+        f'num_frames={num_frames} is below {i3d.min_num_frames()}, the '
+        'fewest frames the logits take (their 2-frame average pool comes '
+        'after 8x temporal downsampling); pass more, or leave it unset for '
+        'any length.')
+
+
+def classifier_or_features(output: tf.Tensor,
+                           end_points: Dict[str, tf.Tensor]
+                           ) -> Dict[str, tf.Tensor]:
+  """The outputs of the `serving_default` signature.
+
+  Args:
+    output: The model's output (its `final_endpoint`).
+    end_points: Every endpoint up to it.
+
+  Returns:
+    `logits` [B, num_classes] and `probabilities` (their softmax) for a
+    classifier; `features`, the final endpoint's activations
+    [B, T', H', W', C], for a model truncated before the logits.
+  """
+  logits = end_points.get('Logits')
+  if logits is None:
+    return {'features': output}
+  return {'logits': logits, 'probabilities': tf.nn.softmax(logits)}
+
+
+@dataclasses.dataclass(frozen=True)
+class ServingSignature:
+  """The interface of an exported SavedModel: one signature, one input.
+
+  Attributes:
+    name: The signature's key, e.g. 'serving_default'.
+    input_name: The name of its one input, float32 [B, T, 224, 224, C].
+    outputs: (model output, end points) -> {output name: tensor}.
+  """
+  name: str
+  input_name: str
+  outputs: Callable[[tf.Tensor, Dict[str, tf.Tensor]], Dict[str, tf.Tensor]]
+
+
+SERVING_DEFAULT = ServingSignature('serving_default', 'frames',
+                                   classifier_or_features)
+
+
 def export_saved_model(model: i3d.InceptionI3d,
                        export_dir: str,
                        num_channels: int,
                        num_frames: Optional[int] = None,
-                       overwrite: bool = False) -> str:
+                       overwrite: bool = False,
+                       signature: ServingSignature = SERVING_DEFAULT) -> str:
   """Exports the model as a SavedModel for serving.
 
-  Its `serving_default` signature takes `frames`, float32
+  By default its `serving_default` signature takes `frames`, float32
   [B, num_frames, 224, 224, num_channels] in [-1, 1] (B and, by default, the
   number of frames are free), and returns `logits` [B, num_classes] and
-  `probabilities` (their softmax). `tf.saved_model.load(export_dir)` serves it
-  without this repository's code.
+  `probabilities` (their softmax), or `features` for a model truncated at a
+  feature endpoint (see `classifier_or_features`); `signature` sets another
+  interface. `tf.saved_model.load(export_dir)` serves it without this
+  repository's code.
 
   The SavedModel is written to a temporary folder beside `export_dir` and
   renamed into place, so `export_dir` is either absent or complete.
 
   Args:
-    model: A model with `final_endpoint` 'Logits' or 'Predictions' and the
-      spatial squeeze; built here if it has no variables.
+    model: A model with the spatial squeeze if it reaches the logits; built
+      here if it has no variables.
     export_dir: Output folder; must not exist unless `overwrite`.
     num_channels: 3 for RGB, 2 for flow.
-    num_frames: Fixed clip length, or None for any (at least 9).
+    num_frames: Fixed clip length, or None for any (at least
+      `i3d.min_num_frames()` for the logits).
     overwrite: Replace an existing `export_dir`.
+    signature: The signature's name, input name and outputs.
 
   Returns:
     `export_dir`.
 
   Raises:
     FileExistsError: If `export_dir` exists and not `overwrite`.
-    ValueError: For a truncated model or a channel count the model does not
-      take.
+    ValueError: For logits without the spatial squeeze, a fixed clip length
+      below the logits' minimum, or a channel count the model does not take.
   """
-  if model.final_endpoint not in ('Logits', 'Predictions') or (
-      not model.spatial_squeeze):
+  if reaches_logits(model.final_endpoint) and not model.spatial_squeeze:
     raise ValueError(
-        'Only a full classifier (final_endpoint Logits or Predictions, '
-        f'spatial_squeeze=True) can be exported; got final_endpoint '
-        f'{model.final_endpoint!r}, spatial_squeeze={model.spatial_squeeze}.')
+        'Logits can be exported only with spatial_squeeze=True (224x224 '
+        f'frames); got final_endpoint {model.final_endpoint!r}, '
+        f'spatial_squeeze={model.spatial_squeeze}.')
+  check_export_num_frames(model.final_endpoint, num_frames)
   built_channels = model_num_channels(model)
   if built_channels is not None and built_channels != num_channels:
     raise ValueError(f'num_channels={num_channels}, but the model takes '
@@ -1042,12 +1111,11 @@ def export_saved_model(model: i3d.InceptionI3d,
   @tf.function(input_signature=[
       tf.TensorSpec([None, num_frames, FRAME_SIZE, FRAME_SIZE, num_channels],
                     tf.float32,
-                    name='frames')
+                    name=signature.input_name)
   ])
   def serve(frames):
-    _, end_points = model(frames, is_training=False)
-    logits = end_points['Logits']
-    return {'logits': logits, 'probabilities': tf.nn.softmax(logits)}
+    output, end_points = model(frames, is_training=False)
+    return signature.outputs(output, end_points)
 
   serving.serve = serve
   parent = os.path.dirname(export_dir)
@@ -1057,7 +1125,7 @@ def export_saved_model(model: i3d.InceptionI3d,
   old_dir = None
   try:
     tf.saved_model.save(
-        serving, tmp_dir, signatures={'serving_default': serve})
+        serving, tmp_dir, signatures={signature.name: serve})
     if os.path.exists(export_dir):
       old_dir = tempfile.mkdtemp(
           prefix=f'.{os.path.basename(export_dir)}.old-', dir=parent)

@@ -631,11 +631,27 @@ class SavedModelTest(tf.test.TestCase):
         serve.structured_input_signature[1]['frames'].shape.as_list(),
         [None, 9, 224, 224, 2])
 
-  def test_truncated_model_is_not_exported(self):
-    with self.assertRaisesRegex(ValueError, "final_endpoint 'Mixed_5c'"):
+  def test_truncated_model_exports_features(self):
+    model = i3d.InceptionI3d(final_endpoint='Conv3d_1a_7x7')
+    checkpoints.build_variables(model, 3)
+    export_dir = os.path.join(tempfile.mkdtemp(dir=_Fixtures.directory()),
+                              'features')
+    checkpoints.export_saved_model(model, export_dir, num_channels=3,
+                                   num_frames=4)
+    serve = tf.saved_model.load(export_dir).signatures['serving_default']
+    self.assertEqual(list(serve.structured_outputs), ['features'])
+    clip = random_clip((2, 4, 224, 224, 3), seed=5)
+    expected, _ = model(tf.constant(clip), is_training=False)
+    self.assertAllClose(serve(frames=tf.constant(clip))['features'], expected,
+                        rtol=0, atol=1e-6)
+
+  def test_logits_need_enough_frames(self):
+    with self.assertRaisesRegex(ValueError, 'num_frames=8 is below 9'):
       checkpoints.export_saved_model(
-          i3d.InceptionI3d(final_endpoint='Mixed_5c'),
-          os.path.join(_Fixtures.directory(), 'no_export'), num_channels=3)
+          i3d.InceptionI3d(), os.path.join(_Fixtures.directory(), 'no_export'),
+          num_channels=3, num_frames=8)
+    self.assertFalse(
+        os.path.exists(os.path.join(_Fixtures.directory(), 'no_export')))
 
 
 def golden_clip():

@@ -1,0 +1,1 @@
+"""Exports of I3D for other runtimes: SavedModel, TF-Hub drop-in, ONNX, IR."""
