@@ -32,7 +32,9 @@ With --cross_process it times `i3d-preprocess --streams=flow` on the first
 13 frames of bikes.mp4 (smaller side 256: 602x256) in fresh processes,
 --flow_backend=opencv against tf with the XLA cache of the TF TV-L1 emptied
 first (cold: the worker compiles) and with it filled by the previous run
-(warm: the worker loads the compiled loops), alternating, each run twice.
+(warm: the worker loads the compiled loops), alternating, each run twice;
+wall-clock and CPU seconds (of the tool and the processes it waited for,
+which the load of other processes hardly inflates).
 
 With --end_to_end it times `evaluate_sample.py --eval_type=joint` on a
 10-second clip (bikes.mp4, 250 frames at 25 fps) with each backend, in
@@ -50,6 +52,7 @@ Usage:
 
 import functools
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -276,6 +279,7 @@ def _time_cross_process() -> None:
       if cold:
         shutil.rmtree(cache, ignore_errors=True)
       load = os.getloadavg()[0]
+      children = resource.getrusage(resource.RUSAGE_CHILDREN)
       start = time.perf_counter()
       result = subprocess.run(
           [sys.executable, '-m', 'kinetics_i3d.preprocess',
@@ -287,14 +291,17 @@ def _time_cross_process() -> None:
               [paths.PROJECT_DIR] + [p for p in [os.environ.get(
                   'PYTHONPATH')] if p])))
       wall = time.perf_counter() - start
+      usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+      cpu = (usage.ru_utime + usage.ru_stime - children.ru_utime -
+             children.ru_stime)
       label = backend + (' (cold cache)' if cold else
                          ' (warm cache)' if backend == 'tf' else '')
       if result.returncode:
         lines = result.stderr.strip().splitlines() or ['no message']
         print(f'{label:>18}: failed after {wall:.1f} s: {lines[-1]}')
       else:
-        print(f'{label:>18}: {wall:6.1f} s (load average before: '
-              f'{load:.1f})', flush=True)
+        print(f'{label:>18}: {wall:6.1f} s, {cpu:6.1f} CPU-s (load average '
+              f'before: {load:.1f})', flush=True)
   finally:
     shutil.rmtree(output, ignore_errors=True)
 

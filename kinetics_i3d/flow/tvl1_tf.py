@@ -71,17 +71,18 @@ which also keeps the compiled loops in XLA's persistent cache for the next
 process, and this module changes nothing in the calling process. The
 worker checks the flag took effect (`xla_keeps_float_rounding()`); if not,
 it runs plain TensorFlow kernels, with identical results, several times
-slower. The XLA and plain paths give bit-identical flow (tested). On a CPU each call runs one pair (a batch iterates until its
-slowest pair has converged, and the masked iterations of the others cost as
-much as real ones), and as many calls run at once as the process has CPUs.
-Measured on 2 idle AMD EPYC cores, same run, same 8 bikes.mp4 pairs
-(`python benchmarks/flow_benchmark.py`), pairs/s of OpenCV (the faster of
-in-process with 2 threads and 2 worker processes) / this module at batch 8:
-256x340 0.935 / 1.211 (1.29x), 256x454 0.703 / 0.840 (1.19x), 256x602
-0.560 / 0.600 (1.07x); rates vary by ~15 % from run to run there (another
-run: 1.37x and 1.21x at 256x340 and 256x602). A frame size's first
-worker compiles its loops (seconds; README "Optical flow"); later
-processes load them from the cache.
+slower. The XLA and plain paths give bit-identical flow (tested). On a CPU
+each call runs one pair (a batch iterates until its slowest pair has
+converged, and the masked iterations of the others cost as much as real
+ones), and as many calls run at once as the process has CPUs. Measured on 2
+idle AMD EPYC cores, same run, same 8 bikes.mp4 pairs (`python
+benchmarks/flow_benchmark.py`), pairs/s of OpenCV (the faster of in-process
+with 2 threads and 2 worker processes) / this module at batch 8: 256x340
+0.935 / 1.211 (1.29x), 256x454 0.703 / 0.840 (1.19x), 256x602 0.560 / 0.600
+(1.07x); rates vary by ~15 % from run to run there (another run: 1.37x and
+1.21x at 256x340 and 256x602). A frame size's first worker compiles its
+loops (seconds; README "Optical flow"); later processes load them from the
+cache.
 
 Agreement. On a CPU with AVX2 and FMA (the kernels OpenCV's x86 wheels
 dispatch there) the building blocks match OpenCV bit for bit, with IPP on

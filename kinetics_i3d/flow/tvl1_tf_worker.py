@@ -42,6 +42,7 @@ import tempfile
 import threading
 from typing import Any, BinaryIO, Dict, List, Optional, Sequence, Tuple
 
+from absl import logging
 import numpy as np
 
 from kinetics_i3d import paths
@@ -107,20 +108,21 @@ def _with_flag(value: Optional[str], flag: str) -> str:
 
 
 def worker_environment(base: Dict[str, str],
-                       cache: str) -> Dict[str, str]:
+                       cache: Optional[str]) -> Dict[str, str]:
   """The environment of a worker: `base` plus the XLA flags it needs.
 
   Args:
     base: The caller's environment.
-    cache: The XLA persistent cache folder.
+    cache: The XLA persistent cache folder; None for none.
 
   Returns:
     A new dict; `base` is left unchanged.
   """
   env = dict(base)
   env['XLA_FLAGS'] = _with_flag(env.get('XLA_FLAGS'), XLA_ISA_FLAG)
-  env['TF_XLA_FLAGS'] = _with_flag(env.get('TF_XLA_FLAGS'),
-                                   f'{CACHE_FLAG}={cache}')
+  if cache is not None:
+    env['TF_XLA_FLAGS'] = _with_flag(env.get('TF_XLA_FLAGS'),
+                                     f'{CACHE_FLAG}={cache}')
   # Errors come back through the pipe; TensorFlow's log lines (and XLA's
   # notes on each cache file it reads) would only clutter the caller's.
   env['TF_CPP_MIN_LOG_LEVEL'] = '3'
@@ -210,8 +212,22 @@ class FlowWorker:
     self._start()
 
   def _start(self) -> None:
+    """Starts the process (closing what is left of a previous one)."""
+    if self._process is not None:
+      for stream in (self._process.stdin, self._process.stdout,
+                     self._stderr):
+        try:
+          stream.close()
+        except OSError:
+          pass  # A broken pipe has nothing left to flush.
     cache = cache_dir()
-    os.makedirs(cache, exist_ok=True)
+    try:
+      os.makedirs(cache, exist_ok=True)
+    except OSError as e:
+      logging.warning('TF TV-L1: cannot create the XLA cache folder %s (%s); '
+                      'this process compiles its flow program anew.', cache,
+                      e)
+      cache = None
     self._stderr = tempfile.TemporaryFile()
     self._process = subprocess.Popen(
         self._command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,

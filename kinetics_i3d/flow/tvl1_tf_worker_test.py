@@ -173,6 +173,8 @@ class ProtocolTest(absltest.TestCase):
     self.assertEqual(env['PYTHONPATH'].split(os.pathsep)[0],
                      paths.PROJECT_DIR)
     self.assertEqual(env['PATH'], '/bin')
+    self.assertNotIn('TF_XLA_FLAGS',
+                     tvl1_tf_worker.worker_environment(base, None))
 
 
 class CallerProcessTest(absltest.TestCase):
