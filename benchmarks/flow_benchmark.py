@@ -34,7 +34,8 @@ With --cross_process it times `i3d-preprocess --streams=flow` on the first
 first (cold: the worker compiles) and with it filled by the previous run
 (warm: the worker loads the compiled loops), alternating, each run twice;
 wall-clock and CPU seconds (of the tool and the processes it waited for,
-which the load of other processes hardly inflates).
+which the load of other processes hardly inflates: the TF worker, not the
+opencv backend's workers, which a forkserver starts and reaps).
 
 With --end_to_end it times `evaluate_sample.py --eval_type=joint` on a
 10-second clip (bikes.mp4, 250 frames at 25 fps) with each backend, in
