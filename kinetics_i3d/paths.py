@@ -79,6 +79,16 @@ def checkpoint_dir() -> str:
   return os.path.join(data_dir(), 'checkpoints')
 
 
+def xla_cache_dir() -> str:
+  """`<data_dir()>/cache/xla`: compiled XLA programs kept across processes.
+
+  The TensorFlow TV-L1 (`flow/tvl1_tf_worker.py`) keeps its XLA persistent
+  compilation cache here, one subfolder per program version; any of it may
+  be deleted at any time (it is rebuilt on the next run).
+  """
+  return os.path.join(data_dir(), 'cache', 'xla')
+
+
 def out_dir() -> str:
   """Reports: the checkout's `out/`, else `<data_dir()>/out`."""
   return os.path.join(PROJECT_DIR if in_checkout() else data_dir(), 'out')

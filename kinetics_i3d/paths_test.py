@@ -37,6 +37,8 @@ class PathsTest(parameterized.TestCase):
     self.assertEqual(paths.CHECKPOINT_DIR,
                      os.path.join(root, 'data', 'checkpoints'))
     self.assertEqual(paths.OUT_DIR, os.path.join(root, 'out'))
+    self.assertEqual(paths.xla_cache_dir(),
+                     os.path.join(root, 'data', 'cache', 'xla'))
     self.assertEqual(paths.CONFIG_DIR, os.path.join(root, 'configs'))
     self.assertEqual(paths.LABEL_MAPS, {
         400: os.path.join(root, 'data', 'label_map.txt'),
@@ -66,6 +68,8 @@ class PathsTest(parameterized.TestCase):
         self.assertEqual(paths.CHECKPOINT_DIR,
                          os.path.join(cache, 'checkpoints'))
         self.assertEqual(paths.OUT_DIR, os.path.join(cache, 'out'))
+        self.assertEqual(paths.xla_cache_dir(),
+                         os.path.join(cache, 'cache', 'xla'))
       with mock.patch.dict(os.environ, {paths.CACHE_ENV: '',
                                         'HOME': self.tmp}):
         self.assertEqual(paths.DATA_DIR,

@@ -8,7 +8,8 @@ parameters. Two backends compute that flow:
 * 'opencv': OpenCV itself, one frame pair per worker process
   (`tvl1_opencv`); the reference.
 * 'tf': the same algorithm in TensorFlow (`tvl1_tf`), batched over frame
-  pairs, on whatever device TensorFlow uses (a GPU when present).
+  pairs, on whatever device TensorFlow uses (a GPU when present; on a CPU
+  in a worker process per frame size, `tvl1_tf_worker`).
 
 `identity(backend)` is the JSON record of an algorithm (name, backend,
 parameters, library version): tools store it with the flow they make, so that

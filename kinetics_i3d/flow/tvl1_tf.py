@@ -64,21 +64,25 @@ steps in when a stopping decision needs the exact sequential sum; XLA fuses
 each iteration's elementwise and stencil work into a few loops. The warp
 reads its 16 taps with 1-D gathers from images with a border of zeros.
 XLA's CPU compiler would contract a * b + c into FMA instructions (changing
-float32 rounding), so the module sets `--xla_cpu_max_isa=AVX` (no FMA) in
-XLA_FLAGS at import, and `xla_keeps_float_rounding()` verifies it took
-effect (it cannot if XLA was used in the process before this module was
-imported); if not, plain TensorFlow kernels are used, with identical
-results, several times slower. The XLA and plain paths give bit-identical
-flow (tested). On a CPU each call runs one pair (a batch iterates until its
-slowest pair has converged, and the masked iterations of the others cost as
-much as real ones), and as many calls run at once as the process has CPUs.
-Measured on 2 idle AMD EPYC cores, same run, same 8 bikes.mp4 pairs
-(`python benchmarks/flow_benchmark.py`), pairs/s of OpenCV (the faster of
-in-process with 2 threads and 2 worker processes) / this module at batch 8:
-256x340 0.935 / 1.211 (1.29x), 256x454 0.703 / 0.840 (1.19x), 256x602
-0.560 / 0.600 (1.07x); rates vary by ~15 % from run to run there (another
-run: 1.37x and 1.21x at 256x340 and 256x602). The first call for a new
-frame size compiles for about 20 s.
+float32 rounding), and only an XLA_FLAGS setting for the whole process
+(`--xla_cpu_max_isa=AVX`, no FMA) prevents it; so on a CPU the flow is
+computed in a worker process started with that flag (`tvl1_tf_worker`),
+which also keeps the compiled loops in XLA's persistent cache for the next
+process, and this module changes nothing in the calling process. The
+worker checks the flag took effect (`xla_keeps_float_rounding()`); if not,
+it runs plain TensorFlow kernels, with identical results, several times
+slower. The XLA and plain paths give bit-identical flow (tested). On a CPU
+each call runs one pair (a batch iterates until its slowest pair has
+converged, and the masked iterations of the others cost as much as real
+ones), and as many calls run at once as the process has CPUs. Measured on 2
+idle AMD EPYC cores, same run, same 8 bikes.mp4 pairs (`python
+benchmarks/flow_benchmark.py`), pairs/s of OpenCV (the faster of in-process
+with 2 threads and 2 worker processes) / this module at batch 8: 256x340
+0.935 / 1.211 (1.29x), 256x454 0.703 / 0.840 (1.19x), 256x602 0.560 / 0.600
+(1.07x); rates vary by ~15 % from run to run there (another run: 1.37x and
+1.21x at 256x340 and 256x602). A frame size's first worker compiles its
+loops (seconds; README "Optical flow"); later processes load them from the
+cache.
 
 Agreement. On a CPU with AVX2 and FMA (the kernels OpenCV's x86 wheels
 dispatch there) the building blocks match OpenCV bit for bit, with IPP on
@@ -101,7 +105,6 @@ differences elsewhere:
 import concurrent.futures
 import dataclasses
 import functools
-import os
 import threading
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
@@ -110,15 +113,7 @@ import numpy as np
 import tensorflow as tf
 
 from kinetics_i3d.flow import tvl1_opencv
-
-# XLA's CPU compiler fuses a * b + c into FMA instructions when the CPU has
-# them, which changes float32 rounding; capping its instruction set at AVX
-# (which has no FMA) keeps every operation rounded as in OpenCV. XLA reads
-# XLA_FLAGS once, at its first use in the process, so this must run early;
-# `xla_keeps_float_rounding()` checks that it took effect.
-if 'xla_cpu_max_isa' not in os.environ.get('XLA_FLAGS', ''):
-  os.environ['XLA_FLAGS'] = (os.environ.get('XLA_FLAGS', '') +
-                             ' --xla_cpu_max_isa=AVX').strip()
+from kinetics_i3d.flow import tvl1_tf_worker
 
 # OpenCV's constants.
 _MIN_LEVEL_SIZE = 16  # calc() stops building the pyramid below this size.
@@ -792,7 +787,8 @@ def _compiled(params: TVL1Params, height: int, width: int,
       fn = tf.function(
           functools.partial(_flow_graph, params=params,
                             jit_compile=jit_compile, resize=resize),
-          input_signature=[spec, spec], reduce_retracing=True)
+          input_signature=[spec, spec], reduce_retracing=True,
+          autograph=False)
       _FUNCTIONS[key] = fn
   return fn
 
@@ -805,10 +801,11 @@ def xla_keeps_float_rounding() -> bool:
 
   XLA's CPU compiler contracts multiply-adds into FMA instructions when the
   CPU has them, which changes float32 results (OpenCV's tvl1flow.cpp is
-  built without FMA). This module asks for `--xla_cpu_max_isa=AVX` (no FMA)
-  in XLA_FLAGS at import; this check runs a compiled multiply-add once and
-  compares it with numpy, so that a process whose XLA flags were fixed
-  earlier falls back to plain TensorFlow kernels instead of drifting.
+  built without FMA). `tvl1_tf_worker` starts its workers with
+  `--xla_cpu_max_isa=AVX` (no FMA) in XLA_FLAGS; this check runs a compiled
+  multiply-add once and compares it with numpy, so that a worker whose
+  flag did not take effect falls back to plain TensorFlow kernels instead
+  of drifting. In a process without the flag it is False on FMA CPUs.
 
   Returns:
     True when compiled a * b + c equals the twice-rounded result.
@@ -823,14 +820,96 @@ def xla_keeps_float_rounding() -> bool:
 
 
 def _default_jit_compile() -> bool:
-  """XLA for the iterations: on a GPU, and on a CPU when it keeps rounding.
+  """XLA for the iterations in this process: on a GPU, and on a CPU when it
+  keeps rounding (in a `tvl1_tf_worker` process).
 
   On the CPU the fused loops are several times faster than one TensorFlow
   kernel per operation (benchmarks/flow_benchmark.py).
   """
-  if tf.config.list_logical_devices('GPU'):
+  if _on_gpu():
     return True
   return xla_keeps_float_rounding()
+
+
+def _on_gpu() -> bool:
+  return bool(tf.config.list_logical_devices('GPU'))
+
+
+def _run_pairs(fn: Any, a: np.ndarray, b: np.ndarray,
+               on_gpu: bool) -> np.ndarray:
+  """Runs a compiled program on float32 [N, H, W] pairs that all differ."""
+  n, height, width = a.shape
+  flow = np.empty((n, height, width, 2), np.float32)
+  # A batch iterates until its slowest pair has converged, and on a CPU
+  # the other pairs' masked iterations cost as much as real ones (measured:
+  # batch 8 took 2.4x the CPU time per pair of batch 1 at 256x340), while
+  # a GPU has the parallelism to spare; so a CPU runs the pairs one per
+  # call, one call per core at a time (a call keeps about one core busy).
+  if on_gpu:
+    parts = [np.arange(i, min(n, i + MAX_PAIRS_PER_CALL))
+             for i in range(0, n, MAX_PAIRS_PER_CALL)]
+    workers = 1
+  else:
+    parts = [np.arange(i, i + 1) for i in range(n)]
+    workers = min(n, tvl1_opencv.default_num_workers())
+
+  def run(part: np.ndarray) -> None:
+    flow[part] = fn(tf.constant(a[part]), tf.constant(b[part])).numpy()
+
+  try:
+    if workers > 1:
+      with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        list(pool.map(run, parts))
+    else:
+      for part in parts:
+        run(part)
+  except tf.errors.ResourceExhaustedError as e:
+    smaller = max(1, n // 2)
+    raise FlowOutOfMemoryError(
+        f'Out of device memory computing TV-L1 flow for a batch of '
+        f'{n} pairs of {height}x{width}; use batch_size={smaller}'
+        f'{" or fewer" if smaller > 1 else " (or a smaller image)"}.') from e
+  return flow
+
+
+class WorkerProgram:
+  """One program as a `tvl1_tf_worker` process runs it, on its CPU."""
+
+  def __init__(self, params: TVL1Params, height: int, width: int,
+               resize: str):
+    """Traces the program (XLA-compiled where that keeps OpenCV's rounding).
+
+    Args:
+      params: Algorithm parameters.
+      height: Frame height.
+      width: Frame width.
+      resize: `resize_arithmetic()` of the calling process's OpenCV.
+    """
+    self.shape = (height, width)
+    self.jit_compile = xla_keeps_float_rounding()
+    self._fn = _compiled(params, height, width, self.jit_compile, resize)
+
+  def warm_up(self) -> None:
+    """Runs a blank pair (converges at once), compiling every loop."""
+    blank = np.zeros((1,) + self.shape, np.float32)
+    self(blank, blank + 1)
+
+  def __call__(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Flow of float32 [N, H, W] pairs that all differ: [N, H, W, 2]."""
+    return _run_pairs(self._fn, first, second, on_gpu=False)
+
+
+def _in_worker(a: np.ndarray, b: np.ndarray, params: TVL1Params,
+               resize: str) -> np.ndarray:
+  """`_run_pairs` in the program's `tvl1_tf_worker` process."""
+  worker = tvl1_tf_worker.worker(params.to_dict(), a.shape[1], a.shape[2],
+                                 resize)
+  try:
+    return worker.compute(a, b)
+  except tvl1_tf_worker.FlowWorkerError as e:
+    if e.kind == FlowOutOfMemoryError.__name__:
+      raise FlowOutOfMemoryError(str(e)) from e
+    raise
 
 
 # ----------------------------------------------------------------------------
@@ -868,13 +947,16 @@ def compute_flow_batch(first: np.ndarray, second: np.ndarray,
     first: uint8 (or float in [0, 255]) gray frames [N, H, W].
     second: Same shape and dtype kind; the frames after `first`.
     params: Algorithm parameters (OpenCV's defaults).
-    jit_compile: Compile with XLA; None: as `_default_jit_compile` decides.
+    jit_compile: Compile with XLA (on a CPU: in the worker process, where
+      XLA keeps OpenCV's rounding); False: plain TensorFlow kernels in this
+      process (same results, slower); None: XLA.
 
   Returns:
     float32 [N, H, W, 2] flow (x, y) in pixels. Pairs of identical frames
     get exactly 0, as from OpenCV, without running the solver. On a GPU the
     pairs run as one batch (of at most MAX_PAIRS_PER_CALL); on a CPU one
-    per call, as many calls at once as the process has CPUs (same results).
+    per call, as many calls at once as the process has CPUs (same results),
+    in a `tvl1_tf_worker` process unless jit_compile is False.
 
   Raises:
     ValueError: for a bad argument (named in the message): wrong rank or
@@ -882,6 +964,7 @@ def compute_flow_batch(first: np.ndarray, second: np.ndarray,
       values, frames smaller than 3x3, unsupported parameters.
     FlowOutOfMemoryError: when the device runs out of memory; the message
       names a smaller batch size to use.
+    tvl1_tf_worker.FlowWorkerError: when the worker process fails twice.
   """
   params.validate()
   a = _check_frames(first, 'first')
@@ -899,39 +982,15 @@ def compute_flow_batch(first: np.ndarray, second: np.ndarray,
   todo = np.flatnonzero(np.any(a != b, axis=(1, 2)))
   if todo.size == 0:
     return flow
+  resize = resize_arithmetic()
+  on_gpu = _on_gpu()
+  if not on_gpu and jit_compile is not False:
+    flow[todo] = _in_worker(a[todo], b[todo], params, resize)
+    return flow
   if jit_compile is None:
     jit_compile = _default_jit_compile()
-  fn = _compiled(params, height, width, bool(jit_compile),
-                 resize_arithmetic())
-  # A batch iterates until its slowest pair has converged, and on a CPU
-  # the other pairs' masked iterations cost as much as real ones (measured:
-  # batch 8 took 2.4x the CPU time per pair of batch 1 at 256x340), while
-  # a GPU has the parallelism to spare; so a CPU runs the pairs one per
-  # call, one call per core at a time (a call keeps about one core busy).
-  if tf.config.list_logical_devices('GPU'):
-    parts = [todo[i:i + MAX_PAIRS_PER_CALL]
-             for i in range(0, todo.size, MAX_PAIRS_PER_CALL)]
-    workers = 1
-  else:
-    parts = [todo[i:i + 1] for i in range(todo.size)]
-    workers = min(len(parts), tvl1_opencv.default_num_workers())
-
-  def run(part: np.ndarray) -> None:
-    flow[part] = fn(tf.constant(a[part]), tf.constant(b[part])).numpy()
-
-  try:
-    if workers > 1:
-      with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-        list(pool.map(run, parts))
-    else:
-      for part in parts:
-        run(part)
-  except tf.errors.ResourceExhaustedError as e:
-    smaller = max(1, todo.size // 2)
-    raise FlowOutOfMemoryError(
-        f'Out of device memory computing TV-L1 flow for a batch of '
-        f'{todo.size} pairs of {height}x{width}; use batch_size={smaller}'
-        f'{" or fewer" if smaller > 1 else " (or a smaller image)"}.') from e
+  fn = _compiled(params, height, width, bool(jit_compile), resize)
+  flow[todo] = _run_pairs(fn, a[todo], b[todo], on_gpu)
   return flow
 
 
@@ -999,6 +1058,11 @@ def iter_flow(frames: Iterable[np.ndarray], batch_size: int = 8,
 
   for t, frame in enumerate(frames):
     gray = to_gray(frame, f'frames[{t}]')
+    if (prev is None and jit_compile is not False and
+        min(gray.shape) >= _MIN_IMAGE_SIZE and not _on_gpu()):
+      # Starts the worker, which warms up while the caller reads frames.
+      tvl1_tf_worker.worker(params.to_dict(), *gray.shape,
+                            resize_arithmetic())
     if prev is not None:
       if gray.shape != prev.shape:
         raise ValueError(f'frames[{t}] has size {gray.shape}, but earlier '

@@ -23,6 +23,7 @@ import tensorflow as tf
 
 from kinetics_i3d.flow import tvl1_opencv
 from kinetics_i3d.flow import tvl1_tf
+from kinetics_i3d.flow import tvl1_tf_worker
 from kinetics_i3d.video import decode
 from kinetics_i3d.video import preprocess
 from kinetics_i3d.video import samples
@@ -320,18 +321,23 @@ class FlowTest(tf.test.TestCase, parameterized.TestCase):
       exits.append(1)
       return above, tf.ones_like(above)
 
+    # In this process (the patch does not reach a worker process): plain
+    # kernels, the same loops as the XLA path without the fusion.
     with mock.patch.object(tvl1_tf, '_classify_error', always_ambiguous), \
          mock.patch.dict(tvl1_tf._FUNCTIONS, clear=True):
-      flow = tvl1_tf.compute_flow_batch(first[:1], second[:1])
+      flow = tvl1_tf.compute_flow_batch(first[:1], second[:1],
+                                        jit_compile=False)
     self.assertNotEmpty(exits)  # Traced with the patched rule.
     self.assertAllEqual(flow, ours[:1])
 
   def test_xla_iterations_equal_plain_kernels(self):
-    if not tvl1_tf.xla_keeps_float_rounding():
-      self.skipTest('XLA contracts multiply-adds in this process.')
+    # XLA in the worker process (with its flag), plain kernels here.
     first, second, _, _ = _synthetic_batch()
     with_xla = tvl1_tf.compute_flow_batch(first[2:3], second[2:3],
                                           jit_compile=True)
+    worker = tvl1_tf_worker.worker(tvl1_tf.DEFAULT_PARAMS.to_dict(), _H, _W,
+                                   tvl1_tf.resize_arithmetic())
+    self.assertTrue(worker.jit_compile)
     without = tvl1_tf.compute_flow_batch(first[2:3], second[2:3],
                                          jit_compile=False)
     self.assertAllEqual(with_xla, without)

@@ -1,0 +1,396 @@
+r"""The TensorFlow TV-L1 on a CPU, in a worker process with its own XLA flags.
+
+I3D's flow stream (Carreira & Zisserman, "Quo Vadis, Action Recognition? A
+New Model and the Kinetics Dataset", CVPR 2017) is trained on OpenCV's
+DualTVL1 flow; `tvl1_tf` reproduces it in TensorFlow. On a CPU it keeps
+OpenCV's float32 rounding only if XLA compiles without fused multiply-adds
+(`--xla_cpu_max_isa=AVX`), an XLA_FLAGS setting that XLA reads once per
+process and that applies to every XLA computation in it. So the flow runs in
+a worker process of its own, started with that flag, and the calling process
+keeps its XLA flags (its own XLA computations keep AVX2 and FMA).
+
+One worker serves one program (parameters, frame size, resize arithmetic):
+it is started on first use, traces and runs its program once on a blank
+pair while the caller goes on, and then serves every call for that program
+in this process; it ends when this process does (or `close_all()`). Each
+program is compiled the same way in every worker, so XLA's persistent
+compilation cache (TF_XLA_FLAGS `--tf_xla_persistent_cache_directory`) finds
+the compiled loops a previous process wrote: from the second process on a
+new worker loads them instead of compiling. The cache folder is
+`paths.xla_cache_dir()/<program version>`, the version naming everything
+that changes the compiled code (TensorFlow's version, the source of
+`tvl1_tf` and of this module, the ISA flag, the CPU's features). XLA writes
+each entry to a temporary file and renames it into place, and checks a
+loaded entry against the program it compiled, so concurrent processes share
+the folder safely.
+
+Frames go to the worker and flows come back as `.npy` streams on its stdin
+and stdout (`np.lib.format`, allow_pickle=False: nothing but plain arrays is
+ever unpickled); each reply starts with a JSON header (status or error). A
+worker that dies is restarted once for the call that found it dead; if the
+new one dies too, the call raises `FlowWorkerError` with the worker's last
+words.
+"""
+
+import atexit
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+from typing import Any, BinaryIO, Dict, List, Optional, Sequence, Tuple
+
+from absl import logging
+import numpy as np
+
+from kinetics_i3d import paths
+
+# XLA's CPU compiler contracts a * b + c into FMA instructions when the CPU
+# has them, which changes float32 rounding; AVX has no FMA.
+XLA_ISA_FLAG = '--xla_cpu_max_isa=AVX'
+CACHE_FLAG = '--tf_xla_persistent_cache_directory'
+_SOURCES = ('tvl1_tf.py', 'tvl1_tf_worker.py')
+
+
+class FlowWorkerError(RuntimeError):
+  """The worker process computing the TensorFlow TV-L1 failed.
+
+  Attributes:
+    kind: The name of the exception the worker raised, or None when the
+      worker itself failed (died, or could not start).
+  """
+
+  def __init__(self, message: str, kind: Optional[str] = None):
+    super().__init__(message)
+    self.kind = kind
+
+
+def _cpu_features() -> str:
+  """The CPU's feature flags (what XLA's generated code may rely on)."""
+  try:
+    with open('/proc/cpuinfo') as f:
+      for line in f:
+        if line.startswith(('flags', 'Features')):
+          return line.split(':', 1)[1].strip()
+  except OSError:
+    pass
+  import platform  # pylint: disable=g-import-not-at-top
+  return f'{platform.machine()} {platform.processor()}'
+
+
+def program_version() -> str:
+  """The name of the cache subfolder for this code on this machine.
+
+  Returns:
+    'tf<version>-<digest>': the digest covers the sources of `tvl1_tf` and
+    of this module, the ISA flag and the CPU's features.
+  """
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  digest = hashlib.sha256()
+  here = os.path.dirname(os.path.abspath(__file__))
+  for name in _SOURCES:
+    with open(os.path.join(here, name), 'rb') as f:
+      digest.update(f.read())
+  digest.update(XLA_ISA_FLAG.encode())
+  digest.update(_cpu_features().encode())
+  return f'tf{tf.__version__}-{digest.hexdigest()[:16]}'
+
+
+def cache_dir() -> str:
+  """This code's XLA cache folder: `paths.xla_cache_dir()/<version>`."""
+  return os.path.join(paths.xla_cache_dir(), program_version())
+
+
+def _with_flag(value: Optional[str], flag: str) -> str:
+  return f'{value or ""} {flag}'.strip()
+
+
+def worker_environment(base: Dict[str, str],
+                       cache: Optional[str]) -> Dict[str, str]:
+  """The environment of a worker: `base` plus the XLA flags it needs.
+
+  Args:
+    base: The caller's environment.
+    cache: The XLA persistent cache folder; None for none.
+
+  Returns:
+    A new dict; `base` is left unchanged.
+  """
+  env = dict(base)
+  env['XLA_FLAGS'] = _with_flag(env.get('XLA_FLAGS'), XLA_ISA_FLAG)
+  if cache is not None:
+    env['TF_XLA_FLAGS'] = _with_flag(env.get('TF_XLA_FLAGS'),
+                                     f'{CACHE_FLAG}={cache}')
+  # Errors come back through the pipe; TensorFlow's log lines (and XLA's
+  # notes on each cache file it reads) would only clutter the caller's.
+  env['TF_CPP_MIN_LOG_LEVEL'] = '3'
+  env['PYTHONPATH'] = os.pathsep.join(
+      [paths.PROJECT_DIR] + [p for p in [env.get('PYTHONPATH')] if p])
+  return env
+
+
+class _Reader:
+  """A stream's `read` only, so `np.lib.format` reads it sequentially."""
+
+  def __init__(self, stream: BinaryIO, first: bytes = b''):
+    self._stream = stream
+    self._first = first
+
+  def read(self, size: int = -1) -> bytes:
+    first, self._first = self._first, b''
+    if size is not None and size >= 0:
+      return first + self._stream.read(size - len(first))
+    return first + self._stream.read()
+
+
+class _Writer:
+  """A stream's `write` only (numpy's tofile needs a seekable file)."""
+
+  def __init__(self, stream: BinaryIO):
+    self.write = stream.write
+
+
+def write_arrays(stream: BinaryIO, arrays: Sequence[np.ndarray]) -> None:
+  """Writes arrays as consecutive `.npy` records and flushes."""
+  for array in arrays:
+    np.lib.format.write_array(_Writer(stream), np.ascontiguousarray(array),
+                              allow_pickle=False)
+  stream.flush()
+
+
+def read_array(stream: BinaryIO) -> Optional[np.ndarray]:
+  """Reads one `.npy` record; None at the end of the stream.
+
+  Raises:
+    ValueError: For a truncated record or one holding Python objects.
+  """
+  first = stream.read(1)
+  if not first:
+    return None
+  return np.lib.format.read_array(_Reader(stream, first), allow_pickle=False)
+
+
+def _encode(header: Dict[str, Any]) -> np.ndarray:
+  return np.frombuffer(json.dumps(header).encode(), np.uint8)
+
+
+def _decode(array: np.ndarray) -> Dict[str, Any]:
+  return json.loads(array.tobytes().decode())
+
+
+# Errors a worker reports that the caller re-raises as themselves.
+_ERRORS = {'ValueError': ValueError}
+
+
+def _program_name(spec: Dict[str, Any]) -> str:
+  return f'{spec["height"]}x{spec["width"]} frames'
+
+
+class FlowWorker:
+  """One worker process serving one TV-L1 program; thread-safe."""
+
+  def __init__(self, spec: Dict[str, Any],
+               command: Optional[List[str]] = None):
+    """Starts the worker (returns at once; it warms up on its own).
+
+    Args:
+      spec: {'params': TVL1Params.to_dict(), 'height': int, 'width': int,
+        'resize': 'ipp' or 'opencv'}.
+      command: The worker's command line; default: this module's `main`
+        with `spec`.
+    """
+    self.spec = spec
+    self._command = command or [
+        sys.executable, '-m', __name__, json.dumps(spec)]
+    self._lock = threading.Lock()
+    # Whether the worker's loops are XLA-compiled; known after a call.
+    self.jit_compile = None
+    self._process = None
+    self._stderr = None
+    self._start()
+
+  def _start(self) -> None:
+    """Starts the process (closing what is left of a previous one)."""
+    if self._process is not None:
+      for stream in (self._process.stdin, self._process.stdout,
+                     self._stderr):
+        try:
+          stream.close()
+        except OSError:
+          pass  # A broken pipe has nothing left to flush.
+    cache = cache_dir()
+    try:
+      os.makedirs(cache, exist_ok=True)
+    except OSError as e:
+      logging.warning('TF TV-L1: cannot create the XLA cache folder %s (%s); '
+                      'this process compiles its flow program anew.', cache,
+                      e)
+      cache = None
+    self._stderr = tempfile.TemporaryFile()
+    self._process = subprocess.Popen(
+        self._command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=self._stderr, env=worker_environment(os.environ, cache))
+
+  @property
+  def pid(self) -> int:
+    return self._process.pid
+
+  def _last_words(self) -> str:
+    """The worker's exit status and last stderr line, for a message."""
+    try:
+      code = self._process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+      self._process.kill()
+      code = self._process.wait()
+    self._stderr.seek(0)
+    lines = [l.strip() for l in
+             self._stderr.read().decode(errors='replace').splitlines()
+             if l.strip()]
+    return f'exit status {code}' + (f': {lines[-1]}' if lines else '')
+
+  def _exchange(self, first: np.ndarray,
+                second: np.ndarray) -> Tuple[Dict[str, Any],
+                                             Optional[np.ndarray]]:
+    write_arrays(self._process.stdin, [first, second])
+    header = read_array(self._process.stdout)
+    if header is None:
+      raise EOFError('no reply')
+    header = _decode(header)
+    if 'error' in header:
+      return header, None
+    return header, read_array(self._process.stdout)
+
+  def compute(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """TV-L1 flow of float32 [N, H, W] pairs, as `tvl1_tf` computes it.
+
+    Returns:
+      float32 [N, H, W, 2].
+
+    Raises:
+      ValueError: As `tvl1_tf.compute_flow_batch` in the worker.
+      FlowWorkerError: If the worker (restarted once) dies or fails.
+    """
+    with self._lock:
+      for attempt in range(2):
+        try:
+          header, flow = self._exchange(first, second)
+          break
+        except (OSError, EOFError, ValueError) as e:
+          words = self._last_words()
+          if attempt:
+            raise FlowWorkerError(
+                f'The TensorFlow TV-L1 worker for {_program_name(self.spec)} '
+                f'(pid {self.pid}) failed twice ({words}); use '
+                f'--flow_backend=opencv.') from e
+          self._start()
+    if 'error' in header:
+      if header['error'] in _ERRORS:
+        raise _ERRORS[header['error']](header['message'])
+      raise FlowWorkerError(header['message'], header['error'])
+    self.jit_compile = header['jit_compile']
+    return flow
+
+  def close(self) -> None:
+    """Ends the worker (end of its input), killing it after 10 s."""
+    with self._lock:
+      try:
+        self._process.stdin.close()
+        self._process.wait(timeout=10)
+      except (OSError, subprocess.TimeoutExpired):
+        self._process.kill()
+        self._process.wait()
+      self._stderr.close()
+
+
+_WORKERS: Dict[str, FlowWorker] = {}
+_WORKERS_LOCK = threading.Lock()
+
+
+def _spec(params: Dict[str, Any], height: int, width: int,
+          resize: str) -> Dict[str, Any]:
+  return {'params': params, 'height': int(height), 'width': int(width),
+          'resize': resize}
+
+
+def worker(params: Dict[str, Any], height: int, width: int,
+           resize: str) -> FlowWorker:
+  """The worker for a program, started on first use.
+
+  Args:
+    params: `TVL1Params.to_dict()`.
+    height: Frame height.
+    width: Frame width.
+    resize: `tvl1_tf.resize_arithmetic()` of the caller's OpenCV.
+
+  Returns:
+    The program's running `FlowWorker`.
+  """
+  spec = _spec(params, height, width, resize)
+  key = json.dumps(spec, sort_keys=True)
+  with _WORKERS_LOCK:
+    if key not in _WORKERS:
+      if not _WORKERS:
+        atexit.register(close_all)
+      _WORKERS[key] = FlowWorker(spec)
+    return _WORKERS[key]
+
+
+def close_all() -> None:
+  """Ends every worker of this process."""
+  with _WORKERS_LOCK:
+    workers = list(_WORKERS.values())
+    _WORKERS.clear()
+  for w in workers:
+    w.close()
+
+
+def _serve(spec: Dict[str, Any], requests: BinaryIO,
+           replies: BinaryIO) -> None:
+  """The worker's loop: a pair of arrays in, a header and a flow out."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from kinetics_i3d.flow import tvl1_tf  # pylint: disable=g-import-not-at-top
+  # Grappler's rewrites of the loops' graph took half of a warm start (the
+  # program is already in its final form); this process runs nothing else.
+  tf.config.optimizer.set_experimental_options(
+      {'disable_meta_optimizer': True})
+  params = dict(spec['params'])
+  params['lambda_'] = params.pop('lambda')
+  try:
+    program = tvl1_tf.WorkerProgram(tvl1_tf.TVL1Params(**params),
+                                    spec['height'], spec['width'],
+                                    spec['resize'])
+    program.warm_up()
+  except Exception as e:  # pylint: disable=broad-except
+    failure = e  # Reported for each request, as the request's error.
+  else:
+    failure = None
+  while True:
+    first = read_array(requests)
+    if first is None:
+      return
+    second = read_array(requests)
+    try:
+      if failure is not None:
+        raise failure
+      flow = program(first, second)
+    except Exception as e:  # pylint: disable=broad-except
+      write_arrays(replies, [_encode({'error': type(e).__name__,
+                                      'message': str(e)})])
+      continue
+    write_arrays(replies, [_encode({'jit_compile': program.jit_compile}),
+                           flow])
+
+
+def main(argv: Sequence[str]) -> None:
+  """Serves one program (JSON spec in argv[1]) on stdin/stdout."""
+  replies = os.fdopen(os.dup(1), 'wb')
+  # Anything else written to stdout would corrupt the replies.
+  os.dup2(2, 1)
+  sys.stdout = sys.stderr
+  _serve(json.loads(argv[1]), sys.stdin.buffer, replies)
+
+
+if __name__ == '__main__':
+  main(sys.argv)
