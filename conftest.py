@@ -1,22 +1,22 @@
 """pytest configuration shared by the test modules."""
 
-import os
+from kinetics_i3d.utils import cpu_kernels
 
-# Before TensorFlow is first imported in the test process, as the tools set
-# it for their own runs: TensorFlow turns oneDNN on by default only on CPUs
+# Before TensorFlow is first imported in the test process, as the tools do
+# for their own runs: TensorFlow turns oneDNN on by default only on CPUs
 # with AVX-512 (or newer); elsewhere Eigen's gradient of the 7x7x7 stride-2
 # stem convolution is hundreds of times slower (about 15 s instead of 0.1 s
 # for a training step here), and training tests compare the training tool's
 # subprocess runs against gradients computed in this process, which must use
 # the same kernels.
-os.environ.setdefault('TF_ENABLE_ONEDNN_OPTS', '1')
+cpu_kernels.enable_onednn()
 
 # The TensorFlow TV-L1 keeps OpenCV's float32 rounding only if XLA compiles
 # without fused multiply-adds, an XLA_FLAGS setting that XLA reads once, at
 # its first use in the process; importing the module sets it. In one pytest
 # process other tests use XLA first (i3d_test's jit_compile), so import it
 # before any test runs. (A user's process imports it with the 'tf' backend.)
-from kinetics_i3d.flow import tvl1_tf  # pylint: disable=unused-import,g-import-not-at-top,wrong-import-position
+from kinetics_i3d.flow import tvl1_tf  # pylint: disable=unused-import,g-import-not-at-top,wrong-import-position,g-bad-import-order
 
 
 def pytest_collection_modifyitems(items):
