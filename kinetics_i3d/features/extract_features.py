@@ -61,6 +61,7 @@ extraction on Apache Beam runners. The command-line tools are
 """
 
 import collections
+import contextlib
 import dataclasses
 import glob
 import hashlib
@@ -82,6 +83,7 @@ from kinetics_i3d import streams as streams_lib
 from kinetics_i3d.flow import backends
 from kinetics_i3d.inference import fast_inference
 from kinetics_i3d.utils import atomic_files
+from kinetics_i3d.utils import prefetch
 from kinetics_i3d.utils import progress as progress_lib
 from kinetics_i3d.video import decode
 from kinetics_i3d.video import preprocess
@@ -842,13 +844,20 @@ class FeatureExtractor:
     return forward(tf.constant(clips)).numpy()
 
   def extract(self, item: VideoItem,
-              read_path: Optional[str] = None) -> 'VideoFeatures':
+              read_path: Optional[str] = None,
+              inputs: Optional['VideoInputs'] = None) -> 'VideoFeatures':
     """Features of every window of every stream of one video.
+
+    The video is decoded, resized, scaled and windowed in a background
+    thread, a batch of windows ahead of the network.
 
     Args:
       item: A video file or pre-made inputs.
       read_path: Read the video from this (local) file instead of
         `item.path` (Beam workers copy remote files first).
+      inputs: The video's batches, already being made (`InputStream`, which
+        prepares the next videos while this one runs); by default
+        `prepare_inputs(item, config, read_path)`.
 
     Returns:
       The features and where their windows lie.
@@ -858,37 +867,21 @@ class FeatureExtractor:
         an input that cannot be read or is too short.
     """
     config = self._config
-    if item.is_premade:
-      sources, info = _premade_sources(item, config)
+    if inputs is None:
+      inputs = prepare_inputs(item, config, read_path)
+      batches = prefetch.Prefetcher(inputs.batches, depth=1,
+                                    name='features-inputs')
     else:
-      sources, info = _video_sources(read_path or item.path, config)
-    windowers = {
-        s: Windower(config.window, config.effective_stride, config.cover_tail,
-                    f'{s} stream of {item.path}') for s in config.streams
-    }
-    pending = {s: [] for s in config.streams}
+      batches = inputs.batches
     # stream -> [(first frame, number of frames)] of the windows done.
     spans = {s: [] for s in config.streams}
     outputs = {s: [] for s in config.streams}
+    with contextlib.closing(batches):
+      for stream, batch_spans, clips in batches:
+        spans[stream].extend(batch_spans)
+        outputs[stream].append(self.features(stream, clips))
 
-    def flush(stream, final=False):
-      while pending[stream] and (final or
-                                 len(pending[stream]) >= config.batch_size):
-        batch = pending[stream][:config.batch_size]
-        del pending[stream][:config.batch_size]
-        spans[stream].extend((start, len(clip)) for start, clip in batch)
-        outputs[stream].append(
-            self.features(stream, np.stack([clip for _, clip in batch])))
-
-    # Sources yield (stream, frame) in decoding order, so both streams are
-    # windowed while the video is read once.
-    for stream, frame in sources:
-      pending[stream].extend(windowers[stream].push(frame))
-      flush(stream)
-    for stream in config.streams:
-      pending[stream].extend(windowers[stream].finish())
-      flush(stream, final=True)
-
+    windowers = inputs.windowers
     return VideoFeatures(
         item=item,
         features={s: np.concatenate(outputs[s]) for s in config.streams},
@@ -897,12 +890,171 @@ class FeatureExtractor:
                         np.float64) for s in config.streams
         },
         num_frames={s: windowers[s].count for s in config.streams},
-        source_fps=info.get('source_fps'),
-        duration_s=info.get('duration_s'),
+        source_fps=inputs.info.get('source_fps'),
+        duration_s=inputs.info.get('duration_s'),
         shorter_than_window={
             s: windowers[s].shorter_than_window for s in config.streams
         },
     )
+
+
+# (stream, [(first frame, number of frames)], windows [B, T, H, W, C]).
+InputBatch = Tuple[str, List[Tuple[int, int]], np.ndarray]
+
+
+@dataclasses.dataclass
+class VideoInputs:
+  """One video's network inputs, made batch by batch as `batches` is read.
+
+  `windowers` (frame counts) and `info` ('source_fps', 'duration_s') are
+  complete once `batches` is exhausted.
+  """
+  batches: Iterator[InputBatch]
+  windowers: Dict[str, Windower]
+  info: Dict[str, Any]
+
+
+def prepare_inputs(item: VideoItem, config: ExtractionConfig,
+                   read_path: Optional[str] = None) -> VideoInputs:
+  """Opens a video (or pre-made inputs) for `FeatureExtractor.extract`.
+
+  Args:
+    item: The video.
+    config: The settings.
+    read_path: A local copy of `item.path` to read instead.
+
+  Returns:
+    The video's inputs; nothing is decoded before `batches` is read.
+
+  Raises:
+    ExtractionError: For an input that does not exist.
+  """
+  if item.is_premade:
+    sources, info = _premade_sources(item, config)
+  else:
+    sources, info = _video_sources(read_path or item.path, config)
+  windowers = {
+      s: Windower(config.window, config.effective_stride, config.cover_tail,
+                  f'{s} stream of {item.path}') for s in config.streams
+  }
+  return VideoInputs(_window_batches(sources, windowers, config), windowers,
+                     info)
+
+
+def _window_batches(sources: Iterator[Tuple[str, np.ndarray]],
+                    windowers: Dict[str, Windower],
+                    config: ExtractionConfig) -> Iterator[InputBatch]:
+  """Batches of `config.batch_size` windows per stream, in window order."""
+  pending = {s: [] for s in config.streams}
+
+  def ready(stream, final=False):
+    while pending[stream] and (final or
+                               len(pending[stream]) >= config.batch_size):
+      batch = pending[stream][:config.batch_size]
+      del pending[stream][:config.batch_size]
+      yield (stream, [(start, len(clip)) for start, clip in batch],
+             np.stack([clip for _, clip in batch]))
+
+  # Sources yield (stream, frame) in decoding order, so both streams are
+  # windowed while the video is read once.
+  for stream, frame in sources:
+    pending[stream].extend(windowers[stream].push(frame))
+    yield from ready(stream)
+  for stream in config.streams:
+    pending[stream].extend(windowers[stream].finish())
+    yield from ready(stream, final=True)
+
+
+class _Failed:
+  """A video whose inputs could not be made: the error, for the consumer."""
+
+  def __init__(self, error: Exception):
+    self.error = error
+
+
+_END_OF_VIDEO = object()
+
+
+class InputStream:
+  """The inputs of a list of videos, made in one thread ahead of the model.
+
+  While the network runs on one video's last batch, the thread decodes and
+  windows the next video's first, so that decoding never waits for the model
+  nor the model for decoding. Ask for the videos in list order (`inputs`);
+  a video the consumer does not ask for is skipped, and one the thread did
+  not make (`wanted` said no) gets None. Use as a context manager.
+  """
+
+  def __init__(self, items: Sequence[VideoItem], config: ExtractionConfig,
+               wanted: Callable[[VideoItem], bool]):
+    """Starts making inputs.
+
+    Args:
+      items: The videos, in the order they will be asked for.
+      config: The settings.
+      wanted: Whether the thread should make a video's inputs (False for a
+        video that will be skipped).
+    """
+    self._events = prefetch.Prefetcher(
+        self._produce(items, config, wanted), depth=1, name='features-inputs')
+    self._head = None
+
+  @staticmethod
+  def _produce(items, config, wanted):
+    for index, item in enumerate(items):
+      if not wanted(item):
+        continue
+      try:
+        inputs = prepare_inputs(item, config)
+        yield index, inputs
+        for batch in inputs.batches:
+          yield index, batch
+      except Exception as e:  # pylint: disable=broad-except
+        # The consumer records it as this video's failure, as extract would.
+        yield index, _Failed(e)
+        continue
+      yield index, _END_OF_VIDEO
+
+  def _next(self):
+    if self._head is None:
+      self._head = next(self._events, None)
+    return self._head
+
+  def _batches(self, index: int) -> Iterator[InputBatch]:
+    while True:
+      event = self._next()
+      if event is None or event[0] != index:
+        return
+      self._head = None
+      if event[1] is _END_OF_VIDEO:
+        return
+      if isinstance(event[1], _Failed):
+        raise event[1].error
+      yield event[1]
+
+  def inputs(self, index: int) -> Optional[VideoInputs]:
+    """The inputs of video `items[index]`, or None if the thread skipped it."""
+    while True:
+      event = self._next()
+      if event is None or event[0] > index:
+        return None
+      if event[0] == index:
+        break
+      self._head = None  # The rest of a video not asked for, or cut short.
+    if isinstance(event[1], _Failed):
+      return VideoInputs(self._batches(index), {}, {})
+    self._head = None
+    made = event[1]
+    return VideoInputs(self._batches(index), made.windowers, made.info)
+
+  def close(self) -> None:
+    self._events.close()
+
+  def __enter__(self) -> 'InputStream':
+    return self
+
+  def __exit__(self, *unused_exc_info: object) -> None:
+    self.close()
 
 
 @dataclasses.dataclass
@@ -1306,7 +1458,8 @@ def _describe_error(error: BaseException) -> str:
 def process_item(item: VideoItem, extractor_fn: Callable[[], FeatureExtractor],
                  config: ExtractionConfig, output_dir: str,
                  overwrite: bool = False, storage=None,
-                 localize: Optional[Callable[[str], Any]] = None
+                 localize: Optional[Callable[[str], Any]] = None,
+                 inputs: Optional[VideoInputs] = None
                 ) -> Tuple[str, Dict[str, Any]]:
   """Extracts, writes and records one video; never raises for a bad video.
 
@@ -1319,6 +1472,7 @@ def process_item(item: VideoItem, extractor_fn: Callable[[], FeatureExtractor],
     storage: `LocalStorage` (default) or a Beam file-system storage.
     localize: Optional context manager factory: path -> a local copy's path
       (for videos on remote file systems).
+    inputs: The video's inputs if already being made (`InputStream`).
 
   Returns:
     ('ok' | 'failed' | 'skipped', the video's record).
@@ -1339,7 +1493,7 @@ def process_item(item: VideoItem, extractor_fn: Callable[[], FeatureExtractor],
       with localize(item.path) as local_path:
         result = extractor.extract(item, read_path=local_path)
     else:
-      result = extractor.extract(item)
+      result = extractor.extract(item, inputs=inputs)
     storage.makedirs(output_dir)
     names = write_features(result, config, output_dir, storage)
     commit_settings(output_dir, config, storage)
@@ -1431,17 +1585,21 @@ def run(items: Sequence[VideoItem], config: ExtractionConfig,
                config.endpoint, ','.join(config.streams), len(items),
                output_dir)
   summary = Summary()
+
+  def wanted(item):
+    return overwrite or not is_done(item, config, output_dir)
+
   with progress_lib.Progress(
       'Features', len(items), 'video',
-      bar=progress and sys.stderr.isatty()) as report:
-    for item in items:
-      if holder[0] is None and not (not overwrite and
-                                    is_done(item, config, output_dir)):
+      bar=progress and sys.stderr.isatty()) as report, InputStream(
+          items, config, wanted) as stream:
+    for index, item in enumerate(items):
+      if holder[0] is None and wanted(item):
         # Loading the checkpoint is a setting error for the whole run, not
         # a failure of this video: let it raise, before anything is written.
         extractor_fn()
       status, record = process_item(item, extractor_fn, config, output_dir,
-                                    overwrite)
+                                    overwrite, inputs=stream.inputs(index))
       summary.add(status, record)
       report.set_note(summary.counts())
       report.update()
