@@ -71,7 +71,7 @@ import os
 import sys
 import time
 from typing import (Any, Callable, Dict, Iterable, Iterator, List, Mapping,
-                    Optional, Sequence, Tuple)
+                    NamedTuple, Optional, Sequence, Tuple)
 
 from absl import logging
 import numpy as np
@@ -965,24 +965,24 @@ def _window_batches(sources: Iterator[Tuple[str, np.ndarray]],
     yield from ready(stream, final=True)
 
 
-class _Failed:
-  """A video whose inputs could not be made: the error, for the consumer."""
-
-  def __init__(self, error: Exception):
-    self.error = error
-
-
-_END_OF_VIDEO = object()
+class _Event(NamedTuple):
+  """What `InputStream`'s thread hands over: one batch of one video."""
+  index: int  # In the list of videos.
+  inputs: Optional[VideoInputs]  # None if they could not be made.
+  batch: Optional[InputBatch]  # None for a video without (more) batches.
+  last: bool  # The video's last event.
+  error: Optional[Exception] = None  # Raised where the batch would be.
 
 
 class InputStream:
   """The inputs of a list of videos, made in one thread ahead of the model.
 
   While the network runs on one video's last batch, the thread decodes and
-  windows the next video's first, so that decoding never waits for the model
-  nor the model for decoding. Ask for the videos in list order (`inputs`);
-  a video the consumer does not ask for is skipped, and one the thread did
-  not make (`wanted` said no) gets None. Use as a context manager.
+  windows the next video's first (it reads one batch ahead to know which is
+  last), so that neither waits for the other. Ask for the videos in list
+  order (`inputs`); the rest of a video not fully read is dropped, and a
+  video the thread did not make (`wanted` said no) gets None. Use as a
+  context manager.
   """
 
   def __init__(self, items: Sequence[VideoItem], config: ExtractionConfig,
@@ -997,55 +997,60 @@ class InputStream:
     """
     self._events = prefetch.Prefetcher(
         self._produce(items, config, wanted), depth=1, name='features-inputs')
-    self._head = None
+    self._head: Optional[_Event] = None
 
   @staticmethod
-  def _produce(items, config, wanted):
+  def _produce(items: Sequence[VideoItem], config: ExtractionConfig,
+               wanted: Callable[[VideoItem], bool]) -> Iterator[_Event]:
     for index, item in enumerate(items):
       if not wanted(item):
         continue
+      inputs = None
       try:
         inputs = prepare_inputs(item, config)
-        yield index, inputs
-        for batch in inputs.batches:
-          yield index, batch
+        batches = iter(inputs.batches)
+        batch = next(batches, None)
+        while True:
+          following = next(batches, None)
+          yield _Event(index, inputs, batch, following is None)
+          if following is None:
+            break
+          batch = following
       except Exception as e:  # pylint: disable=broad-except
-        # The consumer records it as this video's failure, as extract would.
-        yield index, _Failed(e)
-        continue
-      yield index, _END_OF_VIDEO
+        # Raised in the consumer, recorded as the video's failure there.
+        yield _Event(index, inputs, None, True, e)
 
-  def _next(self):
+  def _peek(self) -> Optional[_Event]:
     if self._head is None:
       self._head = next(self._events, None)
     return self._head
 
   def _batches(self, index: int) -> Iterator[InputBatch]:
     while True:
-      event = self._next()
-      if event is None or event[0] != index:
+      event = self._peek()
+      if event is None or event.index != index:
         return
       self._head = None
-      if event[1] is _END_OF_VIDEO:
+      if event.error is not None:
+        raise event.error
+      if event.batch is not None:
+        yield event.batch
+      if event.last:
         return
-      if isinstance(event[1], _Failed):
-        raise event[1].error
-      yield event[1]
 
   def inputs(self, index: int) -> Optional[VideoInputs]:
     """The inputs of video `items[index]`, or None if the thread skipped it."""
     while True:
-      event = self._next()
-      if event is None or event[0] > index:
+      event = self._peek()
+      if event is None or event.index > index:
         return None
-      if event[0] == index:
+      if event.index == index:
         break
       self._head = None  # The rest of a video not asked for, or cut short.
-    if isinstance(event[1], _Failed):
-      return VideoInputs(self._batches(index), {}, {})
-    self._head = None
-    made = event[1]
-    return VideoInputs(self._batches(index), made.windowers, made.info)
+    made = event.inputs
+    return VideoInputs(self._batches(index),
+                       made.windowers if made else {},
+                       made.info if made else {})
 
   def close(self) -> None:
     self._events.close()
