@@ -40,6 +40,7 @@ cpu_kernels.enable_onednn()
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import app
 from absl import flags
+from absl import logging
 import av
 import numpy as np
 import tensorflow as tf
@@ -176,11 +177,14 @@ def _kernel_table(clip: np.ndarray, folder: str, ceiling: float) -> None:
     output = os.path.join(folder, f'onednn_{value}.json')
     env = dict(os.environ, **{cpu_kernels.ENV_VAR: value,
                               'TF_CPP_MIN_LOG_LEVEL': '2'})
-    subprocess.run([sys.executable, os.path.abspath(__file__),
-                    f'--child_inputs={inputs_path}',
-                    f'--child_output={output}',
-                    f'--kernel_repeats={_KERNEL_REPEATS.value}'],
-                   env=env, check=True)
+    child = subprocess.run([sys.executable, os.path.abspath(__file__),
+                            f'--child_inputs={inputs_path}',
+                            f'--child_output={output}',
+                            f'--kernel_repeats={_KERNEL_REPEATS.value}'],
+                           env=env, capture_output=True, text=True)
+    if child.returncode:
+      raise RuntimeError(f'The {cpu_kernels.ENV_VAR}={value} run failed:\n'
+                         f'{child.stderr}')
     with open(output) as f:
       report = json.load(f)
     logits[value] = np.load(output + '.npy')
@@ -197,6 +201,7 @@ def main(argv: Sequence[str]) -> None:
     _child(_CHILD_INPUTS.value, _CHILD_OUTPUT.value)
     return
   tf.get_logger().setLevel('ERROR')
+  logging.set_verbosity(logging.WARNING)  # The tools' progress lines.
   count, frames = _NUM_CLIPS.value, _NUM_FRAMES.value
   print(f'CPU: {_cpu_description()}; TensorFlow {tf.__version__}, oneDNN '
         f'{"on" if cpu_kernels.onednn_enabled() else "off"}; load {_load()}')

@@ -832,9 +832,11 @@ class FeatureExtractor:
       ValueError: For clips the network cannot take.
     """
     clips = np.asarray(clips, np.float32)
-    i3d.validate_inputs(clips, final_endpoint=self._config.endpoint,
-                        num_channels=NUM_CHANNELS[stream],
-                        name=f'{stream} windows')
+    validate_windows(self._config, stream, clips)
+    return self._checked_features(stream, clips)
+
+  def _checked_features(self, stream: str, clips: np.ndarray) -> np.ndarray:
+    """`features` of float32 clips that passed `validate_windows`."""
     clip_shape = tuple(clips.shape[1:4])
     if self._config.window == 0 or clip_shape[0] != self._config.window:
       # Whole videos (and videos shorter than the window) differ in length:
@@ -848,8 +850,8 @@ class FeatureExtractor:
               inputs: Optional['VideoInputs'] = None) -> 'VideoFeatures':
     """Features of every window of every stream of one video.
 
-    The video is decoded, resized, scaled and windowed in a background
-    thread, a batch of windows ahead of the network.
+    The video is decoded, resized, scaled, windowed and checked in a
+    background thread, a batch of windows ahead of the network.
 
     Args:
       item: A video file or pre-made inputs.
@@ -879,7 +881,7 @@ class FeatureExtractor:
     with contextlib.closing(batches):
       for stream, batch_spans, clips in batches:
         spans[stream].extend(batch_spans)
-        outputs[stream].append(self.features(stream, clips))
+        outputs[stream].append(self._checked_features(stream, clips))
 
     windowers = inputs.windowers
     return VideoFeatures(
@@ -898,7 +900,16 @@ class FeatureExtractor:
     )
 
 
-# (stream, [(first frame, number of frames)], windows [B, T, H, W, C]).
+def validate_windows(config: ExtractionConfig, stream: str,
+                     clips: np.ndarray) -> None:
+  """Raises ValueError for float32 windows the network cannot take."""
+  i3d.validate_inputs(clips, final_endpoint=config.endpoint,
+                      num_channels=NUM_CHANNELS[stream],
+                      name=f'{stream} windows')
+
+
+# (stream, [(first frame, number of frames)], float32 windows [B, T, H, W, C]
+# that passed `validate_windows`).
 InputBatch = Tuple[str, List[Tuple[int, int]], np.ndarray]
 
 
@@ -952,8 +963,11 @@ def _window_batches(sources: Iterator[Tuple[str, np.ndarray]],
                                len(pending[stream]) >= config.batch_size):
       batch = pending[stream][:config.batch_size]
       del pending[stream][:config.batch_size]
-      yield (stream, [(start, len(clip)) for start, clip in batch],
-             np.stack([clip for _, clip in batch]))
+      clips = np.stack([clip for _, clip in batch]).astype(np.float32,
+                                                           copy=False)
+      # Here, in the thread making the batches, not in series with the model.
+      validate_windows(config, stream, clips)
+      yield stream, [(start, len(clip)) for start, clip in batch], clips
 
   # Sources yield (stream, frame) in decoding order, so both streams are
   # windowed while the video is read once.

@@ -644,7 +644,7 @@ class RunTest(tf.test.TestCase):
       return spied_frames(), info
 
     extractor = ef.FeatureExtractor(self.config, {'rgb': self.model})
-    original_features = extractor.features
+    original_features = extractor._checked_features
     overlapped = []
 
     def waiting_features(stream, clips):
@@ -655,7 +655,7 @@ class RunTest(tf.test.TestCase):
     output_dir = new_tempdir(self)
     items = ef.resolve_inputs(self.videos)
     with mock.patch.object(ef, '_video_sources', spied_sources), \
-        mock.patch.object(extractor, 'features', waiting_features):
+        mock.patch.object(extractor, '_checked_features', waiting_features):
       summary = ef.run(items, self.config, output_dir, extractor,
                        progress=False)
     self.assertEqual(summary.succeeded, 3)

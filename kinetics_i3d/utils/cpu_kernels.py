@@ -5,9 +5,10 @@ the Kinetics Dataset", CVPR 2017) spends its time in 3D convolutions.
 TensorFlow runs them with oneDNN only when `TF_ENABLE_ONEDNN_OPTS` says so or,
 with the variable unset, on CPUs with AVX-512 or newer; elsewhere (the AVX2
 CPUs most users have) it falls back to Eigen's kernels, which run the model
-about 2.3x slower (README, Speed). TensorFlow reads the variable once, when
-it is imported, so `enable_onednn` must run before that: every tool calls it
-through `kinetics_i3d.utils.cli`, and `i3d.py` at its top.
+at a fraction of the speed (README, Speed). TensorFlow reads the variable
+once, when it is imported, so `enable_onednn` must run before that: every
+tool calls it through `kinetics_i3d.utils.cli`, `i3d.py` at its top, and
+the Beam pipeline's module (the workers' entry).
 
 A user's explicit setting wins: `TF_ENABLE_ONEDNN_OPTS=0` keeps Eigen's
 kernels. A process that imported TensorFlow first, with oneDNN off though
@@ -21,7 +22,7 @@ from absl import logging
 
 ENV_VAR = 'TF_ENABLE_ONEDNN_OPTS'
 
-HINT = (f'TensorFlow runs without its oneDNN kernels, I3D about 2x slower: '
+HINT = (f'TensorFlow runs without its oneDNN kernels, so I3D runs slower: '
         f'set {ENV_VAR}=1 before TensorFlow is first imported (or import '
         f'i3d before TensorFlow).')
 # What TensorFlow reads as false (tsl's ReadBoolFromEnvVar).
