@@ -27,6 +27,11 @@ import inspect
 import math
 from typing import Callable, Dict, NamedTuple, Optional, Sequence, Tuple, Union
 
+# Before TensorFlow is imported (sonnet imports it): its fast CPU kernels.
+from kinetics_i3d.utils import cpu_kernels  # pylint: disable=g-bad-import-order
+cpu_kernels.enable_onednn()
+
+# pylint: disable=g-import-not-at-top,wrong-import-position,g-bad-import-order
 from absl import logging
 import numpy as np
 import sonnet as snt

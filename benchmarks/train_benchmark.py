@@ -30,9 +30,11 @@ Usage:
 import os
 import statistics
 
-# As i3d-train (kinetics_i3d/train.py): oneDNN's kernels even on CPUs where
-# TensorFlow leaves them off by default. Set before TensorFlow is imported.
-os.environ.setdefault('TF_ENABLE_ONEDNN_OPTS', '1')
+from kinetics_i3d.utils import cpu_kernels
+
+# As every tool: oneDNN's kernels even on CPUs where TensorFlow leaves them
+# off by default. Before TensorFlow is imported.
+cpu_kernels.enable_onednn()
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import app

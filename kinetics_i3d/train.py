@@ -36,12 +36,6 @@ import os
 import sys
 from typing import NoReturn
 
-# TensorFlow turns its oneDNN kernels on by default only on CPUs with
-# AVX-512 or newer; elsewhere Eigen's gradient of the 7x7x7 stride-2 stem
-# convolution is hundreds of times slower (about 15 s instead of 0.05 s for
-# 2 clips of 8x32x32 on 2 AVX2 cores). Set before TensorFlow is imported.
-os.environ.setdefault('TF_ENABLE_ONEDNN_OPTS', '1')
-
 from absl import app
 from absl import flags
 from absl import logging

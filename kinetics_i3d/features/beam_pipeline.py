@@ -65,6 +65,13 @@ holding this project and TensorFlow) or `PROCESS` run them on the cluster.
 Paths must be reachable from every worker (shared disk or object store).
 """
 
+# A remote runner's worker imports this module, to unpickle the DoFn, before
+# TensorFlow: oneDNN's kernels on as in the launching tool (a library module
+# otherwise changes nothing at import; this one is the workers' entry).
+# pylint: disable=g-bad-import-order,g-import-not-at-top,wrong-import-position
+from kinetics_i3d.utils import cpu_kernels
+cpu_kernels.enable_onednn()
+
 import contextlib
 import json
 import os
@@ -252,7 +259,9 @@ class ExtractFeaturesDoFn(beam.DoFn):
 
   def setup(self):
     # Once per DoFn instance, i.e. per worker thread/process: the model is
-    # loaded here and reused for every bundle and video.
+    # loaded here and reused for every bundle and video. If the worker had
+    # imported TensorFlow before this module, oneDNN may be off: say so.
+    cpu_kernels.enable_onednn()
     self._extractor = self._factory(self._config)
     self._load_counted = False
 

