@@ -224,8 +224,39 @@ class TrainTest(tf.test.TestCase):
     with self.assertRaisesRegex(train.TrainError, 'num_classes=3'):
       train.train(tiny_config(interrupted, num_classes=4, **overrides))
     os.remove(os.path.join(interrupted, workdir.META_FILE))
+    # A split file's labels may be a subset of num_classes (a warning); the
+    # class folders must match it.
+    examples, _ = train_data.list_video_folder(_Fixture.videos())
+    split = os.path.join(_Fixture.new_dir('split'), 'train.txt')
+    with open(split, 'w') as f:
+      f.writelines(f'{e.path} {e.label}\n' for e in examples)
     with self.assertRaisesRegex(train.TrainError, 'Cannot resume'):
-      train.train(tiny_config(interrupted, num_classes=4, **overrides))
+      train.train(tiny_config(interrupted, num_classes=4, **{
+          'data.train_dir': '', 'data.train_split': split}, **overrides))
+
+  def test_ctrl_c_keeps_the_finished_steps(self):
+    overrides = {'optim.train_steps': 6, 'checkpoint_every': 3}
+    make_train_step = train.make_train_step
+
+    def interrupted_after_four_steps(*args, **kwargs):
+      step = make_train_step(*args, **kwargs)
+      calls = []
+
+      def interrupted(iterator):
+        calls.append(1)
+        if len(calls) > 4:
+          raise KeyboardInterrupt
+        return step(iterator)
+      return interrupted
+
+    model_dir = _Fixture.new_dir('ctrl_c')
+    with mock.patch.object(train, 'make_train_step',
+                           interrupted_after_four_steps):
+      with self.assertRaises(KeyboardInterrupt):
+        train.train(tiny_config(model_dir, **overrides))
+    self.assertEqual(workdir.latest_checkpoint(model_dir),
+                     os.path.join(model_dir, 'checkpoints', 'ckpt-4'))
+    self.assertEqual(train.train(tiny_config(model_dir, **overrides)).step, 6)
 
   def test_bad_datasets(self):
     empty = _Fixture.new_dir('empty')
