@@ -1081,7 +1081,7 @@ class LocalStorage:
     atomic_files.remove_temporaries(os.path.join(folder, name))
 
   def check_writable(self, output_dir: str) -> None:
-    """Checks, without writing, that `output_dir` can be made and written.
+    """Checks that `output_dir` can be made and written (a probe file).
 
     Raises:
       ValueError: Naming the folder and why not.
@@ -1089,9 +1089,10 @@ class LocalStorage:
     folder = atomic_files.nearest_existing(output_dir)
     if not os.path.isdir(folder):
       raise _not_writable(output_dir, f'{folder} is not a folder')
-    for path in (folder, os.path.join(folder, RECORDS_DIR)):
-      if os.path.isdir(path) and not os.access(path, os.W_OK | os.X_OK):
-        raise _not_writable(output_dir, f'{path} is not writable')
+    for path in (output_dir, os.path.join(output_dir, RECORDS_DIR)):
+      problem = atomic_files.write_problem(path, folder=True)
+      if problem:
+        raise _not_writable(output_dir, problem)
 
 
 def output_names(key: str, config: ExtractionConfig) -> Dict[str, str]:
@@ -1434,17 +1435,24 @@ def run(items: Sequence[VideoItem], config: ExtractionConfig,
   with progress_lib.Progress(
       'Features', len(items), 'video',
       bar=progress and sys.stderr.isatty()) as report:
-    for item in items:
-      if holder[0] is None and not (not overwrite and
-                                    is_done(item, config, output_dir)):
-        # Loading the checkpoint is a setting error for the whole run, not
-        # a failure of this video: let it raise, before anything is written.
-        extractor_fn()
-      status, record = process_item(item, extractor_fn, config, output_dir,
-                                    overwrite)
-      summary.add(status, record)
-      report.set_note(summary.counts())
-      report.update()
+    try:
+      for item in items:
+        if holder[0] is None and not (not overwrite and
+                                      is_done(item, config, output_dir)):
+          # Loading the checkpoint is a setting error for the whole run,
+          # not a failure of this video: let it raise, before anything is
+          # written.
+          extractor_fn()
+        status, record = process_item(item, extractor_fn, config, output_dir,
+                                      overwrite)
+        summary.add(status, record)
+        report.set_note(summary.counts())
+        report.update()
+    except KeyboardInterrupt:
+      # Ctrl-C: the manifest lists the videos finished so far.
+      if os.path.isdir(output_dir):
+        write_manifest(output_dir, settings=config.identity())
+      raise
   summary.manifest = write_manifest(output_dir, settings=config.identity())
   summary.elapsed_s = time.monotonic() - begin
   return summary
