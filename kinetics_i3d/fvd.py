@@ -98,8 +98,19 @@ _PROGRESS = flags.DEFINE_bool(
 flags.mark_flags_as_required(['real', 'generated'])
 
 
+def _check_outputs() -> None:
+  """Every output path is checked before any video is embedded."""
+  cli.check_writable(_SAVE_REAL_STATS.value, '--save_real_stats')
+  cli.check_writable(_SAVE_GENERATED_STATS.value, '--save_generated_stats')
+  if _CACHE_DIR.value:
+    cli.check_writable(_CACHE_DIR.value, '--cache_dir', folder=True)
+  elif _CACHE_DIR.value is None:
+    cli.check_download_cache()
+
+
 def main(argv):
   del argv
+  _check_outputs()
   protocol = fvd.get_protocol(_PROTOCOL.value)
   plans = fvd.plan_comparison(
       _REAL.value, _GENERATED.value, protocol,

@@ -76,6 +76,7 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
   prefix = inflate.resolve_output(_OUTPUT.value, _STREAM.value)
+  cli.check_writable(prefix, '--output')
   tensors = inflate.run(
       _INPUT.value,
       _OUTPUT.value,

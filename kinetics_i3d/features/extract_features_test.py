@@ -726,10 +726,31 @@ class RunTest(tf.test.TestCase):
   def test_unwritable_output_dir(self):
     blocker = os.path.join(new_tempdir(self), 'file')
     open(blocker, 'w').close()
-    with self.assertRaisesRegex(ValueError,
-                                r'--output_dir=.*cannot be written'):
-      ef.run([], self.config, os.path.join(blocker, 'out'), self.extractor,
-             progress=False)
+    for output_dir in (os.path.join(blocker, 'out'), '/proc/feats'):
+      # /proc: permission bits let root write; only a probe tells.
+      with self.assertRaisesRegex(ValueError,
+                                  r'--output_dir=.*cannot be written'):
+        ef.run([], self.config, output_dir, self.extractor, progress=False)
+    self.assertFalse(os.path.exists('/proc/feats'))
+
+  def test_ctrl_c_keeps_the_finished_videos_in_the_manifest(self):
+    output_dir = new_tempdir(self)
+    items = ef.resolve_inputs(self.videos)
+    extract = self.extractor.extract
+    calls = []
+
+    def interrupted_at_the_second_video(item, **kwargs):
+      calls.append(item)
+      if len(calls) == 2:
+        raise KeyboardInterrupt
+      return extract(item, **kwargs)
+
+    with mock.patch.object(self.extractor, 'extract',
+                           interrupted_at_the_second_video):
+      with self.assertRaises(KeyboardInterrupt):
+        ef.run(items, self.config, output_dir, self.extractor,
+               progress=False)
+    self.assertEqual(list(self._read_manifest(output_dir)), ['v0'])
 
 
 class SettingsFileTest(tf.test.TestCase):

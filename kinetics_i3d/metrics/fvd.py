@@ -963,6 +963,10 @@ class VideoSet:
 def _load_array_file(path: str) -> Union[np.ndarray, Dict[str, np.ndarray]]:
   try:
     if path.lower().endswith('.npy'):
+      with open(path, 'rb') as f:
+        if f.read(6) != b'\x93NUMPY':  # Else numpy suggests unpickling it.
+          raise FVDError(f'{path}: not a .npy file (no .npy header); write '
+                         'arrays with numpy.save.')
       return np.load(path, mmap_mode='r', allow_pickle=False)
     with np.load(path, allow_pickle=False) as data:
       keys = list(data.files)

@@ -10,7 +10,7 @@ import dataclasses
 import os
 import subprocess
 import sys
-from typing import Mapping, Optional, Sequence
+from typing import Dict, Mapping, Optional, Sequence
 
 from kinetics_i3d import paths
 
@@ -51,6 +51,15 @@ def command(module: str, args: Sequence[str] = (),
           _ENTRY.format(name=name, prelude=prelude, module=module), *args]
 
 
+def _environment(env: Optional[Mapping[str, str]]) -> Dict[str, str]:
+  environment = dict(os.environ)
+  environment.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+  environment['PYTHONPATH'] = os.pathsep.join(
+      p for p in (paths.PROJECT_DIR, environment.get('PYTHONPATH')) if p)
+  environment.update(env or {})
+  return environment
+
+
 def run_tool(module: str, args: Sequence[str] = (), prelude: str = '',
              env: Optional[Mapping[str, str]] = None, cwd: Optional[str] = None,
              timeout_s: float = 600) -> ToolResult:
@@ -61,18 +70,47 @@ def run_tool(module: str, args: Sequence[str] = (), prelude: str = '',
     args: Its command-line arguments.
     prelude: Python run before the tool is imported.
     env: Extra environment variables.
-    cwd: Working folder (default: a fresh process's, this one's).
+    cwd: Working folder (default: this process's).
     timeout_s: Seconds before the run is killed (a test failure).
 
   Returns:
     Its exit status, stdout and stderr.
   """
-  environment = dict(os.environ)
-  environment.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-  environment['PYTHONPATH'] = os.pathsep.join(
-      p for p in (paths.PROJECT_DIR, environment.get('PYTHONPATH')) if p)
-  environment.update(env or {})
-  result = subprocess.run(command(module, args, prelude), env=environment,
-                          cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout_s)
-  return ToolResult(result.returncode, result.stdout, result.stderr)
+  return run_tools(module, {'run': args}, prelude, env, cwd,
+                   timeout_s)['run']
+
+
+def run_tools(module: str, cases: Mapping[str, Sequence[str]],
+              prelude: str = '', env: Optional[Mapping[str, str]] = None,
+              cwd: Optional[str] = None,
+              timeout_s: float = 600) -> Dict[str, ToolResult]:
+  """Runs tool `module` once per case, all at once (each pays TF's start).
+
+  Args:
+    module: The tool module.
+    cases: {case name: arguments}.
+    prelude: Python run before the tool is imported.
+    env: Extra environment variables.
+    cwd: Working folder (default: this process's).
+    timeout_s: Seconds before a run is killed (a test failure).
+
+  Returns:
+    {case name: its result}.
+  """
+  environment = _environment(env)
+  processes = {
+      name: subprocess.Popen(command(module, args, prelude), env=environment,
+                             cwd=cwd, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+      for name, args in cases.items()}
+  results = {}
+  try:
+    for name, process in processes.items():
+      stdout, stderr = process.communicate(timeout=timeout_s)
+      results[name] = ToolResult(process.returncode, stdout, stderr)
+  finally:
+    for process in processes.values():
+      if process.poll() is None:
+        process.kill()
+        process.wait()
+  return results

@@ -68,6 +68,7 @@ from absl import app
 from absl import flags
 from absl import logging
 
+from kinetics_i3d import paths
 from kinetics_i3d.utils import atomic_files
 
 EXIT_ERROR = 1
@@ -231,8 +232,17 @@ def check_writable(path: str, what: str, folder: bool = False) -> None:
                      f'{"folder" if folder else "file path"}.')
 
 
-def _os_error_text(error: OSError) -> str:
-  """An OS error that no tool put in words: its temporary names hidden."""
+def check_download_cache() -> None:
+  """`check_writable` for the download cache (`$I3D_CACHE_DIR`)."""
+  what = paths.CACHE_ENV if os.environ.get(paths.CACHE_ENV) else (
+      f'the download cache (set {paths.CACHE_ENV} to move it)')
+  check_writable(paths.cache_dir(), what, folder=True)
+
+
+def error_text(error: BaseException) -> str:
+  """One line for an error no tool put in words (temporary names hidden)."""
+  if not isinstance(error, OSError):
+    return ' '.join(str(error).split()) or type(error).__name__
   text = str(error)
   for name in (error.filename, error.filename2):
     if isinstance(name, str) and name:
@@ -283,9 +293,7 @@ def run(main: Callable[[Sequence[str]], Optional[int]],
     except app.UsageError as e:
       fail(f'{e} (see --help)', EXIT_USAGE)
     except expected_errors as e:  # pylint: disable=catching-non-exception
-      if isinstance(e, OSError):
-        fail(_os_error_text(e))
-      fail(str(e) or type(e).__name__)
+      fail(error_text(e))
     return None
 
   try:
