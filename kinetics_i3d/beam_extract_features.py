@@ -55,6 +55,7 @@ _import_beam()
 from apache_beam.options import pipeline_options
 
 from kinetics_i3d.features import beam_pipeline
+from kinetics_i3d.features import extract_features
 from kinetics_i3d.features import extraction_flags
 from kinetics_i3d.flow import backends
 # pylint: enable=g-import-not-at-top,wrong-import-position
@@ -108,6 +109,7 @@ def main(argv: Sequence[str]) -> None:
     raise app.UsageError('--output_dir is required.')
   try:
     config = extraction_flags.config_from_flags(f)
+    extract_features.check_named_files(f.inputs)
     items = beam_pipeline.resolve_inputs(f.inputs)
   except ValueError as e:
     raise app.UsageError(str(e)) from None

@@ -54,8 +54,10 @@ def main(argv: Sequence[str]) -> None:
                          'or list files.')
   if not f.output_dir:
     raise app.UsageError('--output_dir is required.')
+  cli.check_writable(f.output_dir, '--output_dir', folder=True)
   try:
     config = extraction_flags.config_from_flags(f)
+    extract_features.check_named_files(f.inputs)
     items = extract_features.resolve_inputs(f.inputs)
     items = extract_features.shard(items, _SHARD_INDEX.value,
                                    _NUM_SHARDS.value)

@@ -284,6 +284,11 @@ class VideoItem:
   def is_premade(self) -> bool:
     return bool(self.premade)
 
+  @property
+  def source(self) -> str:
+    """The file a user gave: the video, or the (first) pre-made .npy."""
+    return self.premade[0][1] if self.premade else self.path
+
 
 def _premade_stream(path: str) -> Optional[str]:
   for stream, suffix in PREMADE_SUFFIXES.items():
@@ -342,6 +347,29 @@ def _expand(spec: str, origin: str, seen_lists: set) -> List[str]:
   # A missing file is not an error of the whole run: it becomes a recorded
   # failure, like an unreadable one.
   return [spec]
+
+
+def check_named_files(specs: Sequence[str], origin: str = '--inputs') -> None:
+  """Refuses a file named on the command line that does not exist.
+
+  A missing file inside a list file is a recorded failure of one video (the
+  others go on); one the user typed is a typo, refused before anything is
+  written.
+
+  Args:
+    specs: The specs of `resolve_inputs`.
+    origin: The flag, for the message.
+
+  Raises:
+    ValueError: Naming the first missing file.
+  """
+  for spec in specs:
+    if ('://' in spec or glob.has_magic(spec) or
+        spec.lower().endswith(LIST_EXTENSIONS)):
+      continue  # Remote, a glob or a list: checked where expanded.
+    if not os.path.exists(spec):
+      raise ValueError(f'{origin}: {spec} does not exist; give video files, '
+                       'folders, globs or list files.')
 
 
 def resolve_inputs(specs: Sequence[str], origin: str = '--inputs'
@@ -1151,7 +1179,7 @@ def make_record(item: VideoItem, config: ExtractionConfig,
   """The manifest entry of one video (status 'ok' or 'failed')."""
   record = {
       'key': item.key,
-      'video': item.path,
+      'video': item.source,
       'inputs': dict(item.premade) or None,
       'status': 'failed' if error else 'ok',
       'error': error,
@@ -1197,7 +1225,7 @@ def is_done(item: VideoItem, config: ExtractionConfig, output_dir: str,
     record = json.loads(storage.read_bytes(path))
   except (OSError, ValueError):
     return False
-  if (record.get('status') != 'ok' or record.get('video') != item.path or
+  if (record.get('status') != 'ok' or record.get('video') != item.source or
       record.get('settings') != config.identity()):
     return False
   return all(
@@ -1350,7 +1378,7 @@ def process_item(item: VideoItem, extractor_fn: Callable[[], FeatureExtractor],
     raise
   except Exception as e:  # pylint: disable=broad-except
     # Whatever one video does, the batch goes on; the error is recorded.
-    logging.warning('Failed: %s: %s', item.path, _describe_error(e))
+    logging.warning('Failed: %s: %s', item.source, _describe_error(e))
     record = make_record(item, config, error=_describe_error(e),
                          elapsed_s=time.monotonic() - begin)
   storage.makedirs(storage.join(output_dir, RECORDS_DIR))

@@ -905,6 +905,20 @@ class PremadeInputTest(tf.test.TestCase):
     self.assertNotIn('pickle', message)
     self.assertNotIn('\n', message)
 
+  def test_failure_names_the_file_given(self):
+    folder = new_tempdir(self)
+    path = os.path.join(folder, 'nan_rgb.npy')
+    np.save(path, np.full((1, 10, 32, 32, 3), np.nan, np.float32))
+    items = ef.resolve_inputs([path])
+    output_dir = os.path.join(folder, 'out')
+    with self.assertLogs(level='WARNING') as logs:
+      summary = ef.run(items, self.features.config, output_dir, self.features,
+                       progress=False)
+    self.assertEqual(summary.failures[0][0], path)  # Not .../nan.
+    self.assertIn(f'Failed: {path}: ', '\n'.join(logs.output))
+    with open(os.path.join(output_dir, ef.MANIFEST_NAME)) as f:
+      self.assertEqual(json.loads(f.readline())['video'], path)
+
   def test_object_array(self):
     path = os.path.join(new_tempdir(self), 'objects_rgb.npy')
     np.save(path, np.array([{}], dtype=object), allow_pickle=True)
