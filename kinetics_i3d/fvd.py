@@ -40,6 +40,8 @@ The last line printed is `FVD: <value>`.
 from kinetics_i3d.utils import cli  # pylint: disable=g-bad-import-order
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
+import sys
+
 from absl import flags
 
 from kinetics_i3d import paths
@@ -93,7 +95,8 @@ _CHECKPOINT_DIR = flags.DEFINE_string(
     'checkpoint_dir', paths.CHECKPOINT_DIR,
     'Folder holding rgb_scratch/model.ckpt (fetched there when absent).')
 _PROGRESS = flags.DEFINE_bool(
-    'progress', True, 'Show progress bars on stderr.')
+    'progress', True, 'Show progress bars when stderr is a terminal (a '
+    'redirected log gets log lines, as the other tools write).')
 
 flags.mark_flags_as_required(['real', 'generated'])
 
@@ -135,7 +138,7 @@ def main(argv):
       embedder=fvd.Embedder(protocol, checkpoint_dir=_CHECKPOINT_DIR.value,
                             batch_size=_BATCH_SIZE.value),
       cache_dir=cache_dir or None, overwrite=_OVERWRITE.value,
-      progress=_PROGRESS.value)
+      progress=_PROGRESS.value and sys.stderr.isatty())
   for role in ('real', 'generated'):
     print(f'{role}: {stats[role].count} videos, clips of '
           f'{stats[role].num_frames or "?"} frames')
