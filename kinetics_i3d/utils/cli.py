@@ -23,6 +23,7 @@
   with `absl.logging` reaches redirected output too.
 """
 
+import logging as python_logging
 import os
 import re
 import sys
@@ -286,6 +287,9 @@ def run(main: Callable[[Sequence[str]], Optional[int]],
 
   def guarded_main(argv: Sequence[str]) -> Optional[int]:
     logging.use_absl_handler()
+    # TensorFlow gave its logger a handler of its own when imported (before
+    # absl's existed): its lines would show twice.
+    python_logging.getLogger('tensorflow').handlers.clear()
     try:
       return main(argv)
     except KeyboardInterrupt:

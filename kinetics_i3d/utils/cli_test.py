@@ -21,7 +21,7 @@ _TOOL = textwrap.dedent('''\
     import tensorflow as tf
 
     _MODE = flags.DEFINE_enum('mode', 'ok', ['ok', 'usage', 'value', 'bug',
-                                             'interrupt', 'oserror'],
+                                             'interrupt', 'oserror', 'tflog'],
                               'What to do.')
     _ITEMS = flags.DEFINE_list('items', [], 'A list flag.')
     _TAGS = flags.DEFINE_multi_string('tag', [], 'A repeatable flag.')
@@ -34,6 +34,9 @@ _TOOL = textwrap.dedent('''\
       if _MODE.value == 'oserror':
         raise FileNotFoundError(2, 'No such file or directory',
                                 '/proc/.x.npz.tmp-44a249227f28')
+      if _MODE.value == 'tflog':
+        tf.get_logger().info('a TensorFlow log line')
+        return
       if _MODE.value == 'usage':
         raise app.UsageError('--mode=usage: a usage error')
       if _MODE.value == 'value':
@@ -91,8 +94,8 @@ class CliTest(absltest.TestCase):
                             text=True, timeout=300)
     self.assertEqual(result.returncode, 0, result.stderr)
     self.assertIn('A tiny tool: its docstring is long', result.stdout)
-    self.assertIn('--mode: <ok|usage|value|bug|interrupt|oserror>: What to '
-                  'do.', result.stdout)
+    self.assertIn('--mode: <ok|usage|value|bug|interrupt|oserror|tflog>: '
+                  'What to do.', result.stdout)
 
   def test_usage_errors_are_one_line(self):
     for args, message in (
@@ -100,7 +103,7 @@ class CliTest(absltest.TestCase):
         (['--nosuchflag'],
          "tool.py: Unknown command line flag 'nosuchflag' (see --help)"),
         (['--mode=other'], 'tool.py: flag --mode=other: value should be one '
-         "of <ok|usage|value|bug|interrupt|oserror> (see --help)"),
+         "of <ok|usage|value|bug|interrupt|oserror|tflog> (see --help)"),
         # absl would keep the last value of a single-valued flag.
         (['--items=a', '--items=b'], 'tool.py: --items given more than once '
          '(only the last would count); give each once (list flags take '
@@ -134,6 +137,12 @@ class CliTest(absltest.TestCase):
     self.assertEqual(result.returncode, 1)
     self.assertEqual(result.stderr.splitlines(), [
         "tool.py: [Errno 2] No such file or directory: '/proc/x.npz'"])
+
+  def test_tensorflow_log_lines_show_once(self):
+    result = self._run('--mode=tflog', '--verbosity=0')
+    self.assertEqual(result.returncode, 0, result.stderr)
+    self.assertLen([line for line in result.stderr.splitlines()
+                    if 'a TensorFlow log line' in line], 1, result.stderr)
 
   def test_bugs_keep_their_traceback(self):
     result = self._run('--mode=bug')
