@@ -149,6 +149,9 @@ class CommandLineTest(absltest.TestCase):
       result = self._run(output_dir, *args)
       self.assertEqual(result.returncode, returncode, result.stderr)
       self.assertNotIn('Traceback', result.stderr)
+      # Beam's import warns of a BigQuery client the tool does not use.
+      self.assertNotIn('apitools', result.stderr)
+      self.assertLen(result.stderr.strip().splitlines(), 1, result.stderr)
       self.assertRegex(result.stderr.strip().splitlines()[-1], message)
 
 
