@@ -1142,9 +1142,10 @@ class CommandLineTest(tf.test.TestCase):
     self.assertFalse(os.path.exists(output_dir))
     self.assertFalse(os.path.exists(named_folder))
     # The corrected command (RGB, another window) in the same folder.
+    command = [arg for arg in self._command(video, output_dir, checkpoint)
+               if not arg.startswith(('--window=', '--stride='))]
     rerun = subprocess.run(
-        self._command(video, output_dir, checkpoint) + ['--window=8',
-                                                        '--stride=8'],
+        command + ['--window=8', '--stride=8'],
         env=self._env(), capture_output=True, text=True, timeout=600)
     self.assertEqual(rerun.returncode, 0, rerun.stderr)
     self.assertIn('1 videos: 1 succeeded, 0 failed', rerun.stdout)
@@ -1189,7 +1190,8 @@ class CommandLineTest(tf.test.TestCase):
                       make_test_checkpoint('rgb_scratch')),
         env=self._env(), capture_output=True, text=True, timeout=300)
     self.assertNotEqual(result.returncode, 0)
-    self.assertIn('cannot be written', result.stderr)
+    self.assertIn(f'--output_dir={blocker}/out: {blocker} is a file, not a '
+                  'folder', result.stderr)
     self.assertNotIn('Traceback', result.stderr)
 
 
