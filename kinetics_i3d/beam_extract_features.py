@@ -107,6 +107,7 @@ def main(argv: Sequence[str]) -> None:
                          'or list files (local or on a Beam file system).')
   if not f.output_dir:
     raise app.UsageError('--output_dir is required.')
+  cli.check_writable(f.output_dir, '--output_dir', folder=True)
   try:
     config = extraction_flags.config_from_flags(f)
     extract_features.check_named_files(f.inputs)

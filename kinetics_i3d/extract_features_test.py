@@ -39,6 +39,19 @@ class ExtractFeaturesToolTest(absltest.TestCase):
     self.assertLen(result.stderr.strip().splitlines(), 1, result.stderr)
     self.assertRegex(result.last_line, '^i3d-extract-features: ' + message)
 
+  def test_ctrl_c(self):
+    result = tool_runs.run_tool(
+        'kinetics_i3d.extract_features',
+        [f'--inputs={self.premade}', f'--output_dir={self.out}'], prelude=(
+            'from kinetics_i3d.utils import cli; '
+            'from kinetics_i3d.features import extract_features; '
+            'extract_features.run = lambda *a, **k: '
+            '(_ for _ in ()).throw(KeyboardInterrupt()); '))
+    self.assertEqual(result.returncode, 130, result.stderr)
+    self.assertEqual(result.stderr.strip().splitlines(), [
+        'i3d-extract-features: interrupted; re-run the same command to '
+        'resume'])
+
   def test_refusals_write_nothing(self):
     self._one_line('missing_input', 2,
                    f'--inputs: {self.missing} does not exist')

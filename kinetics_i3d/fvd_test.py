@@ -58,6 +58,12 @@ class FvdToolTest(absltest.TestCase):
         'text_npy': sets + [cache],
         'unknown_flag': sets + [cache, '--batchsize=2'],
     })
+    cls.results['interrupted'] = tool_runs.run_tool(
+        'kinetics_i3d.fvd', sets + [cache], prelude=(
+            'from kinetics_i3d.utils import cli; '
+            'from kinetics_i3d.metrics import fvd; '
+            'fvd.plan_comparison = lambda *a, **k: '
+            '(_ for _ in ()).throw(KeyboardInterrupt()); '))
     cls.results['cache_env'] = tool_runs.run_tool(
         'kinetics_i3d.fvd', sets, env={'I3D_CACHE_DIR': '/proc/cache'})
 
@@ -85,6 +91,10 @@ class FvdToolTest(absltest.TestCase):
     self._one_line('text_npy', 1,
                    f'{self.text_npy}: not a .npy file \\(no .npy header\\)')
     self.assertNotIn('allow_pickle', self.results['text_npy'].stderr)
+
+  def test_ctrl_c(self):
+    self._one_line('interrupted', 130,
+                   'interrupted; re-run the same command to resume$')
 
   def test_unknown_flag(self):
     self._one_line('unknown_flag', 2, "Unknown command line flag 'batchsize'")
