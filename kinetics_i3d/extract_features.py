@@ -65,9 +65,10 @@ def main(argv: Sequence[str]) -> None:
     raise app.UsageError(str(e)) from None
   # A folder that cannot be written or a checkpoint that cannot be loaded
   # raises ValueError: one line from cli.run.
-  summary = extract_features.run(items, config, f.output_dir,
-                                 overwrite=f.overwrite,
-                                 progress=_PROGRESS.value)
+  with cli.outputs_named({'--output_dir': f.output_dir}):
+    summary = extract_features.run(items, config, f.output_dir,
+                                   overwrite=f.overwrite,
+                                   progress=_PROGRESS.value)
   print(summary)
   print(f'Manifest: {summary.manifest}')
   if summary.failed:

@@ -133,12 +133,16 @@ def main(argv):
   cache_dir = _CACHE_DIR.value
   if cache_dir is None:
     cache_dir = fvd.default_cache_dir()
-  value, stats = fvd.run_comparison(
-      plans, protocol,
-      embedder=fvd.Embedder(protocol, checkpoint_dir=_CHECKPOINT_DIR.value,
-                            batch_size=_BATCH_SIZE.value),
-      cache_dir=cache_dir or None, overwrite=_OVERWRITE.value,
-      progress=_PROGRESS.value and sys.stderr.isatty())
+  with cli.outputs_named({'--save_real_stats': _SAVE_REAL_STATS.value,
+                          '--save_generated_stats':
+                              _SAVE_GENERATED_STATS.value,
+                          '--cache_dir': cache_dir}):
+    value, stats = fvd.run_comparison(
+        plans, protocol,
+        embedder=fvd.Embedder(protocol, checkpoint_dir=_CHECKPOINT_DIR.value,
+                              batch_size=_BATCH_SIZE.value),
+        cache_dir=cache_dir or None, overwrite=_OVERWRITE.value,
+        progress=_PROGRESS.value and sys.stderr.isatty())
   for role in ('real', 'generated'):
     print(f'{role}: {stats[role].count} videos, clips of '
           f'{stats[role].num_frames or "?"} frames')

@@ -77,13 +77,14 @@ def main(argv):
     raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
   prefix = inflate.resolve_output(_OUTPUT.value, _STREAM.value)
   cli.check_writable(prefix, '--output')
-  tensors = inflate.run(
-      _INPUT.value,
-      _OUTPUT.value,
-      stream=_STREAM.value,
-      input_format=_INPUT_FORMAT.value,
-      overwrite=_OVERWRITE.value,
-      num_classes=_NUM_CLASSES.value)
+  with cli.outputs_named({'--output': os.path.dirname(prefix)}):
+    tensors = inflate.run(
+        _INPUT.value,
+        _OUTPUT.value,
+        stream=_STREAM.value,
+        input_format=_INPUT_FORMAT.value,
+        overwrite=_OVERWRITE.value,
+        num_classes=_NUM_CLASSES.value)
   # The one report of what was written (stdout, so scripts can read it).
   print(f'Wrote {len(tensors)} inflated tensors to {prefix}.index')
 

@@ -23,12 +23,14 @@
   with `absl.logging` reaches redirected output too.
 """
 
+import contextlib
 import logging as python_logging
 import os
 import re
 import sys
 import tempfile
-from typing import Callable, List, Optional, Sequence, Tuple, Type
+from typing import (Callable, Iterator, List, Mapping, Optional, Sequence,
+                    Tuple, Type)
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
@@ -209,6 +211,38 @@ def os_error_message(what: str, user_path: str, error: OSError) -> str:
   else:
     remedy = 'choose a writable path'
   return f'{what}={user_path}: {reason.rstrip(".")}; {remedy}.'
+
+
+@contextlib.contextmanager
+def outputs_named(outputs: Mapping[str, Optional[str]]) -> Iterator[None]:
+  """Turns an `OSError` on an output into `os_error_message`'s `ValueError`.
+
+  For errors after the checks (a disk that fills up, a folder removed
+  meanwhile): the user reads the flag and the path they gave.
+
+    with cli.outputs_named({'--output_dir': output_dir}):
+      ...  # The work.
+
+  Args:
+    outputs: {flag or variable: the path it gave (None: not given)}; an error
+      on that path, or on anything under it, is named after it.
+
+  Yields:
+    Nothing.
+  """
+  try:
+    yield
+  except OSError as e:
+    if not isinstance(e.filename, str):
+      raise
+    failed = os.path.abspath(_shown_path(e.filename))
+    for what, path in outputs.items():
+      if not path or '://' in path:
+        continue
+      given = os.path.abspath(path)
+      if failed == given or failed.startswith(given.rstrip(os.sep) + os.sep):
+        raise ValueError(os_error_message(what, path, e)) from None
+    raise
 
 
 def check_writable(path: str, what: str, folder: bool = False) -> None:

@@ -180,6 +180,27 @@ class CheckWritableTest(absltest.TestCase):
           f'--out={path}: {reason}')):
         cli.check_writable(path, '--out', folder=folder)
 
+  def test_os_errors_on_outputs_name_the_flag(self):
+    from kinetics_i3d.utils import cli  # pylint: disable=g-import-not-at-top
+    stats = os.path.join(self.root, 'stats.npz')
+    outputs = {'--save_real_stats': stats, '--cache_dir': None,
+               '--output_dir': os.path.join(self.root, 'out')}
+    for filename, message in (
+        (os.path.join(self.root, '.stats.npz.tmp-0123456789ab'),
+         f'--save_real_stats={stats}: No space left on device; choose a '
+         'writable path.'),
+        (os.path.join(self.root, 'out', 'records', 'x.json'),
+         f'--output_dir={self.root}/out: No space left on device; choose a '
+         'writable path.'),
+    ):
+      with self.assertRaises(ValueError) as caught:
+        with cli.outputs_named(outputs):
+          raise OSError(28, 'No space left on device', filename)
+      self.assertEqual(str(caught.exception), message)
+    with self.assertRaises(FileNotFoundError):  # Not an output: as it was.
+      with cli.outputs_named(outputs):
+        raise FileNotFoundError(2, 'No such file', '/elsewhere/input.npy')
+
   def test_os_error_message(self):
     from kinetics_i3d.utils import cli  # pylint: disable=g-import-not-at-top
     error = IsADirectoryError(21, 'Is a directory', '/d/.s.npz.tmp-0123')

@@ -760,6 +760,6 @@ def preprocess_to_files(video: str, output_dir: str, name: Optional[str] = None,
         _write_gif(flow_gif_frames(inputs['flow']), staged[paths['flow_gif']])
   except OSError as e:
     raise PreprocessError(
-        f'{e.filename or output_dir}: cannot write the output '
+        f'--output_dir={output_dir}: cannot write the output '
         f'({e.strerror or e}).') from None
   return paths

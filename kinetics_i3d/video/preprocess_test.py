@@ -544,6 +544,24 @@ class CliTest(TempDirTestCase):
                                      start_time=10.)
     self.assertFalse(os.path.exists(os.path.dirname(out)))
 
+  def test_write_error_names_the_flag_not_a_temporary_name(self):
+    video = encode(self.path('full.mkv'), [index_frame(i) for i in range(3)],
+                   25, codec='ffv1')
+    out = self.path('out_full')
+
+    def disk_full(array, path):
+      del array
+      raise OSError(28, 'No space left on device', path)
+
+    with mock.patch.object(preprocess, '_write_npy', disk_full):
+      with self.assertRaises(preprocess.PreprocessError) as caught:
+        preprocess.preprocess_to_files(video, out, streams=('rgb',),
+                                       gifs=False)
+    self.assertEqual(str(caught.exception),
+                     f'--output_dir={out}: cannot write the output (No space '
+                     'left on device).')
+    self.assertEqual(os.listdir(out), [])
+
   def test_clip_too_short_for_the_logits_warns(self):
     video = encode(self.path('five.mkv'), [index_frame(i) for i in range(5)],
                    25, codec='ffv1')
