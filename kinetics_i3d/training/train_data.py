@@ -224,20 +224,25 @@ def load_examples(directory: str, split: str, video_root: str,
 
   Raises:
     DatasetError: Unless exactly one of `directory` and `split` is given,
-      for a folder whose class count is not `num_classes`, or a bad dataset.
-      A split file whose labels cover only some of the classes is logged as
-      a warning naming the classes without videos.
+      for a folder with more class folders than `num_classes` (or, to train,
+      another number), or a bad dataset. A split file (or an evaluation
+      folder) whose labels cover only some of the classes is logged as a
+      warning naming the classes without videos.
   """
   if bool(directory) == bool(split):
     raise DatasetError(f'Give exactly one of data.{what}_dir and '
                        f'data.{what}_split (got {directory!r} and {split!r}).')
   if directory:
     examples, class_names = list_video_folder(directory)
-    if len(class_names) != num_classes:
+    # Training needs every class the model has; evaluation may test a
+    # model on some of its classes (the first ones, in folder order).
+    if len(class_names) > num_classes or (
+        what == 'train' and len(class_names) != num_classes):
       raise DatasetError(
           f'{directory} has {len(class_names)} class folders but num_classes '
           f'is {num_classes}; set num_classes={len(class_names)}.')
     check_labels(examples, num_classes, directory)
+    _warn_unlisted_classes(examples, num_classes, directory)
     return examples, class_names
   folders = None
   if video_root and os.path.isdir(video_root):

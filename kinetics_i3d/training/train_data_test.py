@@ -346,10 +346,15 @@ class LoadExamplesTest(parameterized.TestCase, tf.test.TestCase):
                                   'exactly one of data.eval_dir and '
                                   'data.eval_split'):
         train_data.load_examples(directory, split_file, '', 0, 2, 'eval')
-    for num_classes in (1, 5):
+    for num_classes, what in ((1, 'train'), (5, 'train'), (1, 'eval')):
       with self.assertRaisesRegex(train_data.DatasetError,
                                   '2 class folders .* num_classes=2'):
-        train_data.load_examples(root, '', '', 0, num_classes, 'train')
+        train_data.load_examples(root, '', '', 0, num_classes, what)
+    # A model may be evaluated on some of its classes, with a warning.
+    with self.assertLogs(level='WARNING') as logs:
+      train_data.load_examples(root, '', '', 0, 4, 'eval')
+    self.assertIn('lists videos of 2 of num_classes=4 classes; class(es) 2, '
+                  '3 have no videos', '\n'.join(logs.output))
 
   def _split_file(self, text):
     root = _tempdir(self)
