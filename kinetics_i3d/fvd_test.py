@@ -4,35 +4,31 @@ FVD itself is tested in metrics/fvd_test.py. Every case here is refused
 before any video is embedded (the checkpoint is never loaded).
 """
 
-import io
 import os
 import tempfile
-from unittest import mock
 
-from absl import flags
 from absl.testing import absltest
 
 from kinetics_i3d.testing import tool_runs
 
 
+# The comparison replaced by one that prints how it was asked to report.
+_PRINT_PROGRESS = (
+    'from kinetics_i3d.utils import cli; '
+    'from kinetics_i3d.metrics import fvd; '
+    'fvd.plan_comparison = fvd.Embedder = lambda *a, **k: None; '
+    'fvd.run_comparison = lambda *a, progress, **k: print('
+    '"progress", progress) or sys.exit(0); ')
+
+
 class ProgressTest(absltest.TestCase):
 
   def test_no_bars_in_a_redirected_log(self):
-    from kinetics_i3d import fvd as fvd_tool  # pylint: disable=g-import-not-at-top
-    from kinetics_i3d.metrics import fvd  # pylint: disable=g-import-not-at-top
-    argv = ['i3d-fvd', '--real=a.npy', '--generated=b.npy', '--cache_dir=']
-    stats = mock.Mock(count=2, num_frames=16)
-    for isatty in (False, True):
-      with mock.patch.object(fvd, 'plan_comparison'), \
-          mock.patch.object(fvd, 'Embedder'), \
-          mock.patch.object(fvd, 'run_comparison', return_value=(
-              1., {'real': stats, 'generated': stats})) as run_comparison, \
-          mock.patch('sys.stderr.isatty', return_value=isatty), \
-          mock.patch('sys.stdout', io.StringIO()):
-        flags.FLAGS(argv)
-        fvd_tool.main(argv)
-        flags.FLAGS.unparse_flags()
-      self.assertEqual(run_comparison.call_args.kwargs['progress'], isatty)
+    result = tool_runs.run_tool(
+        'kinetics_i3d.fvd', ['--real=a.npy', '--generated=b.npy',
+                             '--cache_dir='], prelude=_PRINT_PROGRESS)
+    self.assertEqual(result.returncode, 0, result.stderr)
+    self.assertEqual(result.stdout, 'progress False\n')
 
 
 class FvdToolTest(absltest.TestCase):
