@@ -1,15 +1,15 @@
 """pytest configuration shared by the test modules."""
 
-import os
+from kinetics_i3d.utils import cpu_kernels
 
-# Before TensorFlow is first imported in the test process, as the tools set
-# it for their own runs: TensorFlow turns oneDNN on by default only on CPUs
+# Before TensorFlow is first imported in the test process, as the tools do
+# for their own runs: TensorFlow turns oneDNN on by default only on CPUs
 # with AVX-512 (or newer); elsewhere Eigen's gradient of the 7x7x7 stride-2
 # stem convolution is hundreds of times slower (about 15 s instead of 0.1 s
 # for a training step here), and training tests compare the training tool's
 # subprocess runs against gradients computed in this process, which must use
 # the same kernels.
-os.environ.setdefault('TF_ENABLE_ONEDNN_OPTS', '1')
+cpu_kernels.enable_onednn()
 
 
 def pytest_collection_modifyitems(items):

@@ -43,6 +43,7 @@ from absl import app
 from absl import flags
 import numpy as np
 
+import i3d
 from kinetics_i3d import paths
 from kinetics_i3d import streams
 from kinetics_i3d.flow import backends
@@ -202,7 +203,11 @@ def load_sample(path: str, stream: str, flag: str,
     try:
       release.fetch(release.SAMPLE_NAME, data_dir=os.path.dirname(path))
     except release.ReleaseError as e:
-      raise MissingInputError(f'{flag}: {e}') from None
+      # One download holds both arrays: its error may name the other file.
+      raise MissingInputError(
+          f'{flag}: {path} not found, and fetching DeepMind\'s sample '
+          f'({release.SAMPLE_NAME}: the RGB and flow arrays) failed: {e}'
+      ) from None
   if not os.path.exists(path):
     hint = (f' Fetch DeepMind\'s sample with `i3d-assets --what='
             f'{release.SAMPLE_NAME}`' if is_deepmind_sample else
@@ -220,6 +225,11 @@ def load_sample(path: str, stream: str, flag: str,
     raise ValueError(
         f'{flag}: {path} holds a {clip.dtype} array of shape {clip.shape}; '
         f'expected float [1, T, 224, 224, {channels}] in [-1, 1] ({stream}).')
+  if clip.shape[1] < i3d.min_num_frames():
+    # Checked before any checkpoint is loaded.
+    raise ValueError(
+        f'{flag}: {path} has {clip.shape[1]} frames; the logits need at '
+        f'least {i3d.min_num_frames()} (preprocess a longer clip).')
   return clip
 
 

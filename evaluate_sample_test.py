@@ -34,6 +34,7 @@ from kinetics_i3d.video import decode
 from kinetics_i3d.video import preprocess
 from kinetics_i3d.video import samples
 from kinetics_i3d.weights import checkpoints
+from kinetics_i3d.weights import release
 from kinetics_i3d.weights import tf1_checkpoint
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -341,6 +342,30 @@ class CommandLineTest(parameterized.TestCase):
                                 r'\[1, T, 224, 224, 3\]'):
       evaluate_sample.load_sample(path, 'rgb', '--rgb_sample', fetch=False)
 
+
+  def test_short_sample_refused_before_loading_a_model(self):
+    path = os.path.join(self._dir.name, 'short_rgb.npy')
+    np.save(path, np.zeros((1, 5, 224, 224, 3), np.float32))
+    with mock.patch.object(checkpoints, 'load_resolved',
+                           side_effect=AssertionError('model built')):
+      with self.assertRaisesRegex(
+          ValueError, r'^--rgb_sample: .*short_rgb.npy has 5 frames; the '
+          r'logits need at least 9'):
+        evaluate_sample.evaluate('rgb', False, self._checkpoint_dir,
+                                 rgb_sample=path, fetch=False)
+
+  def test_offline_flow_sample_says_both_arrays_were_fetched(self):
+    missing = os.path.join(self._dir.name, 'absent', 'x_flow.npy')
+    url_error = release.ReleaseError(
+        'https://example.org/v_CricketShot_g04_c01_rgb.npy: unreachable.')
+    with mock.patch.dict(evaluate_sample.DEFAULT_SAMPLES, {'flow': missing}), \
+        mock.patch.object(release, 'fetch', side_effect=url_error):
+      with self.assertRaisesRegex(
+          evaluate_sample.MissingInputError,
+          r'^--flow_sample: .*x_flow.npy not found, and fetching DeepMind\'s '
+          r'sample \(cricket_sample: the RGB and flow arrays\) failed: '
+          r'https://example.org/v_CricketShot_g04_c01_rgb.npy'):
+        evaluate_sample.load_sample(missing, 'flow', '--flow_sample', True)
 
   def test_empty_or_truncated_sample(self):
     empty = os.path.join(self._dir.name, 'empty_rgb.npy')

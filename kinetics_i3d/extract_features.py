@@ -54,8 +54,10 @@ def main(argv: Sequence[str]) -> None:
                          'or list files.')
   if not f.output_dir:
     raise app.UsageError('--output_dir is required.')
+  cli.check_writable(f.output_dir, '--output_dir', folder=True)
   try:
     config = extraction_flags.config_from_flags(f)
+    extract_features.check_named_files(f.inputs)
     items = extract_features.resolve_inputs(f.inputs)
     items = extract_features.shard(items, _SHARD_INDEX.value,
                                    _NUM_SHARDS.value)
@@ -63,9 +65,10 @@ def main(argv: Sequence[str]) -> None:
     raise app.UsageError(str(e)) from None
   # A folder that cannot be written or a checkpoint that cannot be loaded
   # raises ValueError: one line from cli.run.
-  summary = extract_features.run(items, config, f.output_dir,
-                                 overwrite=f.overwrite,
-                                 progress=_PROGRESS.value)
+  with cli.outputs_named({'--output_dir': f.output_dir}):
+    summary = extract_features.run(items, config, f.output_dir,
+                                   overwrite=f.overwrite,
+                                   progress=_PROGRESS.value)
   print(summary)
   print(f'Manifest: {summary.manifest}')
   if summary.failed:

@@ -50,6 +50,7 @@ from kinetics_i3d.utils import cli  # pylint: disable=g-bad-import-order
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 import json
+import sys
 from typing import Any, Dict, Optional, Sequence
 
 from absl import flags
@@ -143,7 +144,8 @@ _CHECKPOINT_DIR = flags.DEFINE_string(
     'checkpoint_dir', paths.CHECKPOINT_DIR,
     'Folder holding rgb_scratch/model.ckpt (fetched there when absent).')
 _PROGRESS = flags.DEFINE_bool(
-    'progress', True, 'Show progress bars on stderr.')
+    'progress', True, 'Show progress bars when stderr is a terminal (a '
+    'redirected log gets log lines, as the other tools write).')
 
 flags.mark_flags_as_required(['real', 'generated'])
 
@@ -192,8 +194,19 @@ def _extras(stats: Dict[str, fvd.Statistics],
   return result
 
 
+def _check_outputs() -> None:
+  """Every output path is checked before any video is embedded."""
+  cli.check_writable(_SAVE_REAL_STATS.value, '--save_real_stats')
+  cli.check_writable(_SAVE_GENERATED_STATS.value, '--save_generated_stats')
+  if _CACHE_DIR.value:
+    cli.check_writable(_CACHE_DIR.value, '--cache_dir', folder=True)
+  elif _CACHE_DIR.value is None:
+    cli.check_download_cache()
+
+
 def main(argv):
   del argv
+  _check_outputs()
   protocol = fvd.get_protocol(_PROTOCOL.value)
   if _JSON.value:
     fvd.check_output_path(_JSON.value, _OVERWRITE.value, '--json')
@@ -218,14 +231,19 @@ def main(argv):
   cache_dir = _CACHE_DIR.value
   if cache_dir is None:
     cache_dir = fvd.default_cache_dir()
-  value, stats = fvd.run_comparison(
-      plans, protocol,
-      embedder=fvd.Embedder(
-          protocol, checkpoint_dir=_CHECKPOINT_DIR.value,
-          batch_size=(_BATCH_SIZE.value or batching.default_batch_size(
-              max(plan.num_frames for plan in plans)))),
-      cache_dir=cache_dir or None, overwrite=_OVERWRITE.value,
-      progress=_PROGRESS.value, max_videos=_MAX_VIDEOS.value)
+  with cli.outputs_named({'--save_real_stats': _SAVE_REAL_STATS.value,
+                          '--save_generated_stats':
+                              _SAVE_GENERATED_STATS.value,
+                          '--cache_dir': cache_dir}):
+    value, stats = fvd.run_comparison(
+        plans, protocol,
+        embedder=fvd.Embedder(
+            protocol, checkpoint_dir=_CHECKPOINT_DIR.value,
+            batch_size=(_BATCH_SIZE.value or batching.default_batch_size(
+                max(plan.num_frames for plan in plans)))),
+        cache_dir=cache_dir or None, overwrite=_OVERWRITE.value,
+        progress=_PROGRESS.value and sys.stderr.isatty(),
+        max_videos=_MAX_VIDEOS.value)
   extras = _extras(stats, protocol)
   line = fvd.comparison_line(stats)
   if _JSON.value:

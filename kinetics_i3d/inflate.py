@@ -76,13 +76,15 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
   prefix = inflate.resolve_output(_OUTPUT.value, _STREAM.value)
-  tensors = inflate.run(
-      _INPUT.value,
-      _OUTPUT.value,
-      stream=_STREAM.value,
-      input_format=_INPUT_FORMAT.value,
-      overwrite=_OVERWRITE.value,
-      num_classes=_NUM_CLASSES.value)
+  cli.check_writable(prefix, '--output')
+  with cli.outputs_named({'--output': os.path.dirname(prefix)}):
+    tensors = inflate.run(
+        _INPUT.value,
+        _OUTPUT.value,
+        stream=_STREAM.value,
+        input_format=_INPUT_FORMAT.value,
+        overwrite=_OVERWRITE.value,
+        num_classes=_NUM_CLASSES.value)
   # The one report of what was written (stdout, so scripts can read it).
   print(f'Wrote {len(tensors)} inflated tensors to {prefix}.index')
 

@@ -79,6 +79,7 @@ def main(argv: Sequence[str]) -> None:
     streams = preprocess.check_streams([s.strip() for s in _STREAMS.value])
   except ValueError as e:
     raise app.UsageError(f'--streams: {e}') from None
+  cli.check_writable(_OUTPUT_DIR.value, '--output_dir', folder=True)
   crop = 'center'
   if _CROP.value == 'random':
     crop = np.random.default_rng(_SEED.value)

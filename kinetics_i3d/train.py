@@ -66,6 +66,11 @@ def _config_help() -> str:
 
 def _fail_config(error: BaseException) -> NoReturn:
   """One line for a --config that ml_collections could not apply."""
+  if isinstance(error, SyntaxError):
+    cli.fail(f'--config: {error.filename} is not a Python config file '
+             f'({error.msg}, line {error.lineno}); give a file whose '
+             f'get_config() returns the configuration, such as '
+             f'{DEFAULT_CONFIG}.', cli.EXIT_USAGE)
   if isinstance(error, OSError):
     detail = str(error).strip().splitlines()[-1].strip()
     cli.fail(f'--config: cannot load the config file ({detail}); give a '
@@ -86,7 +91,7 @@ def _define_config_flag() -> flags.FlagHolder:
   try:
     return config_flags.DEFINE_config_file('config', DEFAULT_CONFIG,
                                            _config_help())
-  except (AttributeError, KeyError) as e:
+  except (AttributeError, KeyError, SyntaxError) as e:
     _fail_config(e)
 
 
@@ -126,7 +131,7 @@ def main(argv):
 def run() -> None:
   try:
     cli.run(main)
-  except (AttributeError, KeyError, OSError) as e:
+  except (AttributeError, KeyError, OSError, SyntaxError) as e:
     # Raised while parsing an explicit --config and its overrides.
     if flags.FLAGS.is_parsed():
       raise

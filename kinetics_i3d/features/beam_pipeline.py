@@ -24,13 +24,14 @@ extra; tested with apache-beam 2.77.0).
 
 The command-line tool is `kinetics_i3d.beam_extract_features`
 (i3d-beam-extract-features). Beam options (`--runner`, `--project`, ...) go
-after the extraction flags; flags the tool does not know are handed to Beam.
+after the extraction flags; flags the tool does not define must be Beam
+options. Without `--runner` the pipeline runs on Beam's in-process
+FnApiRunner (`DEFAULT_RUNNER`).
 
-Local test (DirectRunner, multi-process):
+Local test (in-process runner, multi-process):
 
   i3d-beam-extract-features --inputs='videos/*.mp4' --output_dir=feats \
-      --runner=DirectRunner --direct_num_workers=2 \
-      --direct_running_mode=multi_processing
+      --direct_num_workers=2 --direct_running_mode=multi_processing
 
 Google Cloud Dataflow (videos and output on GCS). Workers need the project's
 code and dependencies: package it with `--setup_file=./setup.py`, or use a
@@ -87,6 +88,10 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from kinetics_i3d.features import extract_features
 from kinetics_i3d.utils import atomic_files
+
+# Beam's in-process runner, the runner without --runner: DirectRunner would
+# first try the Prism runner, which it downloads from the internet.
+DEFAULT_RUNNER = 'FnApiRunner'
 
 _TMP_MARK = atomic_files.TMP_MARK
 
@@ -339,7 +344,8 @@ def run_pipeline(items: Sequence[extract_features.VideoItem],
     items: The videos.
     config: The settings.
     output_dir: Output folder.
-    pipeline_args: Beam options, e.g. ['--runner=DirectRunner'].
+    pipeline_args: Beam options, e.g. ['--direct_num_workers=2']; without
+      `--runner`, `DEFAULT_RUNNER`.
     overwrite: Recompute finished videos.
     extractor_factory: config -> FeatureExtractor (picklable).
 
@@ -358,7 +364,10 @@ def run_pipeline(items: Sequence[extract_features.VideoItem],
   extract_features.check_checkpoints(config)
   storage = storage_for(output_dir)
   extract_features.check_output_dir(output_dir, config, overwrite, storage)
-  root = beam.Pipeline(options=PipelineOptions(list(pipeline_args)))
+  pipeline_args = list(pipeline_args)
+  if not any(arg.split('=')[0] == '--runner' for arg in pipeline_args):
+    pipeline_args.append(f'--runner={DEFAULT_RUNNER}')
+  root = beam.Pipeline(options=PipelineOptions(pipeline_args))
   build_pipeline(root, items, config, output_dir, overwrite,
                  extractor_factory)
   result = root.run()

@@ -11,8 +11,10 @@ import os
 import subprocess
 import sys
 import tempfile
+from unittest import mock
 
 from absl.testing import absltest
+from apache_beam.runners.portability import prism_runner
 import numpy as np
 import tensorflow as tf
 
@@ -61,9 +63,13 @@ class BeamPipelineTest(tf.test.TestCase):
     self.assertEqual((summary.succeeded, summary.failed), (4, 1))
 
     beam_dir = eft.new_tempdir(self)
-    summary, counters = beam_pipeline.run_pipeline(
-        self.items, self.config, beam_dir,
-        ['--runner=DirectRunner', '--direct_num_workers=1'])
+    prism_runs = []
+    with mock.patch.object(prism_runner.PrismRunner, 'run_pipeline',
+                           lambda *args: prism_runs.append(args)):
+      # The default runner runs in this process: no Prism download.
+      summary, counters = beam_pipeline.run_pipeline(
+          self.items, self.config, beam_dir, ['--direct_num_workers=1'])
+    self.assertEmpty(prism_runs)
     self.assertEqual((summary.succeeded, summary.failed, summary.skipped),
                      (4, 1, 0))
     self.assertEqual(counters['model_loads'], 1)  # Not once per video.
@@ -128,6 +134,25 @@ class CommandLineTest(absltest.TestCase):
     self.assertRegex(result.stderr.strip().splitlines()[-1],
                      r'beam_extract_features.py: --inputs is required.*'
                      r'\(see --help\)$')
+
+
+  def test_unknown_flags_are_refused_beam_options_pass(self):
+    output_dir = f'--output_dir={eft.new_tempdir(self)}'
+    for args, returncode, message in (
+        (['--widnow=16'], 2, r'unknown flag --widnow=16: neither a flag of '
+         r'this tool nor a Beam pipeline option \(see --help\)$'),
+        (['--inputs=a', '--inputs=b'], 2, r'--inputs given more than once'),
+        # Beam's options by their documented names, both spellings.
+        (['--direct_num_workers=2', '--runner', 'DirectRunner'], 2,
+         r'--inputs is required'),
+    ):
+      result = self._run(output_dir, *args)
+      self.assertEqual(result.returncode, returncode, result.stderr)
+      self.assertNotIn('Traceback', result.stderr)
+      # Beam's import warns of a BigQuery client the tool does not use.
+      self.assertNotIn('apitools', result.stderr)
+      self.assertLen(result.stderr.strip().splitlines(), 1, result.stderr)
+      self.assertRegex(result.stderr.strip().splitlines()[-1], message)
 
 
 if __name__ == '__main__':

@@ -286,6 +286,11 @@ class VideoItem:
   def is_premade(self) -> bool:
     return bool(self.premade)
 
+  @property
+  def source(self) -> str:
+    """The file a user gave: the video, or the (first) pre-made .npy."""
+    return self.premade[0][1] if self.premade else self.path
+
 
 def _premade_stream(path: str) -> Optional[str]:
   for stream, suffix in PREMADE_SUFFIXES.items():
@@ -344,6 +349,29 @@ def _expand(spec: str, origin: str, seen_lists: set) -> List[str]:
   # A missing file is not an error of the whole run: it becomes a recorded
   # failure, like an unreadable one.
   return [spec]
+
+
+def check_named_files(specs: Sequence[str], origin: str = '--inputs') -> None:
+  """Refuses a file named on the command line that does not exist.
+
+  A missing file inside a list file is a recorded failure of one video (the
+  others go on); one the user typed is a typo, refused before anything is
+  written.
+
+  Args:
+    specs: The specs of `resolve_inputs`.
+    origin: The flag, for the message.
+
+  Raises:
+    ValueError: Naming the first missing file.
+  """
+  for spec in specs:
+    if ('://' in spec or glob.has_magic(spec) or
+        spec.lower().endswith(LIST_EXTENSIONS)):
+      continue  # Remote, a glob or a list: checked where expanded.
+    if not os.path.exists(spec):
+      raise ValueError(f'{origin}: {spec} does not exist; give video files, '
+                       'folders, globs or list files.')
 
 
 def resolve_inputs(specs: Sequence[str], origin: str = '--inputs'
@@ -1252,7 +1280,7 @@ class LocalStorage:
     atomic_files.remove_temporaries(os.path.join(folder, name))
 
   def check_writable(self, output_dir: str) -> None:
-    """Checks, without writing, that `output_dir` can be made and written.
+    """Checks that `output_dir` can be made and written (a probe file).
 
     Raises:
       ValueError: Naming the folder and why not.
@@ -1260,9 +1288,10 @@ class LocalStorage:
     folder = atomic_files.nearest_existing(output_dir)
     if not os.path.isdir(folder):
       raise _not_writable(output_dir, f'{folder} is not a folder')
-    for path in (folder, os.path.join(folder, RECORDS_DIR)):
-      if os.path.isdir(path) and not os.access(path, os.W_OK | os.X_OK):
-        raise _not_writable(output_dir, f'{path} is not writable')
+    for path in (output_dir, os.path.join(output_dir, RECORDS_DIR)):
+      problem = atomic_files.write_problem(path, folder=True)
+      if problem:
+        raise _not_writable(output_dir, problem)
 
 
 def output_names(key: str, config: ExtractionConfig) -> Dict[str, str]:
@@ -1321,7 +1350,7 @@ def make_record(item: VideoItem, config: ExtractionConfig,
   """The manifest entry of one video (status 'ok' or 'failed')."""
   record = {
       'key': item.key,
-      'video': item.path,
+      'video': item.source,
       'inputs': dict(item.premade) or None,
       'status': 'failed' if error else 'ok',
       'error': error,
@@ -1367,7 +1396,7 @@ def is_done(item: VideoItem, config: ExtractionConfig, output_dir: str,
     record = json.loads(storage.read_bytes(path))
   except (OSError, ValueError):
     return False
-  if (record.get('status') != 'ok' or record.get('video') != item.path or
+  if (record.get('status') != 'ok' or record.get('video') != item.source or
       record.get('settings') != config.identity()):
     return False
   return all(
@@ -1522,7 +1551,7 @@ def process_item(item: VideoItem, extractor_fn: Callable[[], FeatureExtractor],
     raise
   except Exception as e:  # pylint: disable=broad-except
     # Whatever one video does, the batch goes on; the error is recorded.
-    logging.warning('Failed: %s: %s', item.path, _describe_error(e))
+    logging.warning('Failed: %s: %s', item.source, _describe_error(e))
     record = make_record(item, config, error=_describe_error(e),
                          elapsed_s=time.monotonic() - begin)
   storage.makedirs(storage.join(output_dir, RECORDS_DIR))
@@ -1612,16 +1641,23 @@ def run(items: Sequence[VideoItem], config: ExtractionConfig,
       'Features', len(items), 'video',
       bar=progress and sys.stderr.isatty()) as report, InputStream(
           items, config, wanted) as stream:
-    for index, item in enumerate(items):
-      if holder[0] is None and wanted(item):
-        # Loading the checkpoint is a setting error for the whole run, not
-        # a failure of this video: let it raise, before anything is written.
-        extractor_fn()
-      status, record = process_item(item, extractor_fn, config, output_dir,
-                                    overwrite, inputs=stream.inputs(index))
-      summary.add(status, record)
-      report.set_note(summary.counts())
-      report.update()
+    try:
+      for index, item in enumerate(items):
+        if holder[0] is None and wanted(item):
+          # Loading the checkpoint is a setting error for the whole run,
+          # not a failure of this video: let it raise, before anything is
+          # written.
+          extractor_fn()
+        status, record = process_item(item, extractor_fn, config, output_dir,
+                                      overwrite, inputs=stream.inputs(index))
+        summary.add(status, record)
+        report.set_note(summary.counts())
+        report.update()
+    except KeyboardInterrupt:
+      # Ctrl-C: the manifest lists the videos finished so far.
+      if os.path.isdir(output_dir):
+        write_manifest(output_dir, settings=config.identity())
+      raise
   summary.manifest = write_manifest(output_dir, settings=config.identity())
   summary.elapsed_s = time.monotonic() - begin
   return summary

@@ -766,10 +766,31 @@ class RunTest(tf.test.TestCase):
   def test_unwritable_output_dir(self):
     blocker = os.path.join(new_tempdir(self), 'file')
     open(blocker, 'w').close()
-    with self.assertRaisesRegex(ValueError,
-                                r'--output_dir=.*cannot be written'):
-      ef.run([], self.config, os.path.join(blocker, 'out'), self.extractor,
-             progress=False)
+    for output_dir in (os.path.join(blocker, 'out'), '/proc/feats'):
+      # /proc: permission bits let root write; only a probe tells.
+      with self.assertRaisesRegex(ValueError,
+                                  r'--output_dir=.*cannot be written'):
+        ef.run([], self.config, output_dir, self.extractor, progress=False)
+    self.assertFalse(os.path.exists('/proc/feats'))
+
+  def test_ctrl_c_keeps_the_finished_videos_in_the_manifest(self):
+    output_dir = new_tempdir(self)
+    items = ef.resolve_inputs(self.videos)
+    extract = self.extractor.extract
+    calls = []
+
+    def interrupted_at_the_second_video(item, **kwargs):
+      calls.append(item)
+      if len(calls) == 2:
+        raise KeyboardInterrupt
+      return extract(item, **kwargs)
+
+    with mock.patch.object(self.extractor, 'extract',
+                           interrupted_at_the_second_video):
+      with self.assertRaises(KeyboardInterrupt):
+        ef.run(items, self.config, output_dir, self.extractor,
+               progress=False)
+    self.assertEqual(list(self._read_manifest(output_dir)), ['v0'])
 
 
 class SettingsFileTest(tf.test.TestCase):
@@ -923,6 +944,20 @@ class PremadeInputTest(tf.test.TestCase):
                      '^' + re.escape(path) + r': not a valid \.npy array')
     self.assertNotIn('pickle', message)
     self.assertNotIn('\n', message)
+
+  def test_failure_names_the_file_given(self):
+    folder = new_tempdir(self)
+    path = os.path.join(folder, 'nan_rgb.npy')
+    np.save(path, np.full((1, 10, 32, 32, 3), np.nan, np.float32))
+    items = ef.resolve_inputs([path])
+    output_dir = os.path.join(folder, 'out')
+    with self.assertLogs(level='WARNING') as logs:
+      summary = ef.run(items, self.features.config, output_dir, self.features,
+                       progress=False)
+    self.assertEqual(summary.failures[0][0], path)  # Not .../nan.
+    self.assertIn(f'Failed: {path}: ', '\n'.join(logs.output))
+    with open(os.path.join(output_dir, ef.MANIFEST_NAME)) as f:
+      self.assertEqual(json.loads(f.readline())['video'], path)
 
   def test_object_array(self):
     path = os.path.join(new_tempdir(self), 'objects_rgb.npy')
@@ -1147,9 +1182,10 @@ class CommandLineTest(tf.test.TestCase):
     self.assertFalse(os.path.exists(output_dir))
     self.assertFalse(os.path.exists(named_folder))
     # The corrected command (RGB, another window) in the same folder.
+    command = [arg for arg in self._command(video, output_dir, checkpoint)
+               if not arg.startswith(('--window=', '--stride='))]
     rerun = subprocess.run(
-        self._command(video, output_dir, checkpoint) + ['--window=8',
-                                                        '--stride=8'],
+        command + ['--window=8', '--stride=8'],
         env=self._env(), capture_output=True, text=True, timeout=600)
     self.assertEqual(rerun.returncode, 0, rerun.stderr)
     self.assertIn('1 videos: 1 succeeded, 0 failed', rerun.stdout)
@@ -1194,7 +1230,8 @@ class CommandLineTest(tf.test.TestCase):
                       make_test_checkpoint('rgb_scratch')),
         env=self._env(), capture_output=True, text=True, timeout=300)
     self.assertNotEqual(result.returncode, 0)
-    self.assertIn('cannot be written', result.stderr)
+    self.assertIn(f'--output_dir={blocker}/out: {blocker} is a file, not a '
+                  'folder', result.stderr)
     self.assertNotIn('Traceback', result.stderr)
 
 

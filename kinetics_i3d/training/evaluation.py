@@ -115,6 +115,11 @@ def load_for_eval(stream: str, source: str,
           f'{meta["stream"]} with {meta["num_classes"]} classes, not {stream} '
           f'with {config.num_classes}.')
     final_endpoint = meta['final_endpoint']
+  if not os.path.isdir(source) and not tf.io.gfile.exists(source + '.index'):
+    raise TrainError(
+        f'eval.{stream}_checkpoint={source}: no such checkpoint (not a '
+        f'folder, no {source}.index, not a released name such as '
+        f'{stream}_imagenet); give a model_dir of i3d-train or a prefix.')
   if os.path.isdir(workdir.checkpoint_dir(source)):
     source = workdir.checkpoint_dir(source)
   model = stream_model.StreamModel(config.num_classes, final_endpoint)

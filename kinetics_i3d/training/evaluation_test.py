@@ -91,6 +91,16 @@ class EvaluateCheckpointsTest(tf.test.TestCase):
         'model.ckpt.index not found'):
       evaluation.load_for_eval('flow', 'flow_imagenet', config)
 
+  def test_missing_checkpoint_is_not_called_a_misfit(self):
+    missing = os.path.join(tempfile.mkdtemp(prefix='evaluation_test_'),
+                           'run', 'ckpt-5')
+    config = config_lib.get_config()
+    config.num_classes = 2
+    with self.assertRaisesRegex(
+        config_lib.TrainError,
+        f'^eval.rgb_checkpoint={missing}: no such checkpoint'):
+      evaluation.load_for_eval('rgb', missing, config)
+
 
 if __name__ == '__main__':
   tf.test.main()

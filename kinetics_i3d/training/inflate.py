@@ -54,6 +54,8 @@ The command line is the tool module `kinetics_i3d/inflate.py`:
 """
 
 import os
+import zipfile
+import zlib
 from typing import Any, Dict, Mapping, NamedTuple, Optional, Tuple
 
 from absl import logging
@@ -235,9 +237,12 @@ def read_npz(path: str) -> Dict[str, np.ndarray]:
   try:
     with np.load(path, allow_pickle=False) as data:
       return {name: data[name] for name in data.files}
-  except (OSError, ValueError, EOFError) as e:
-    raise ValueError(f'{path}: not a readable .npz of plain arrays ({e}).'
-                     ) from e
+  except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+    # A truncated download is a BadZipFile (or zlib.error) while read.
+    reason = ' '.join(str(e).split()) or type(e).__name__
+    raise ValueError(f'{path}: not a readable .npz of plain arrays ({reason}'
+                     '); give a complete .npz written by numpy.savez.'
+                     ) from None
 
 
 def _open_checkpoint(path: str) -> Tuple[str, Any]:

@@ -43,7 +43,7 @@ import os
 import random
 import shutil
 import time
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from absl import logging
 import ml_collections
@@ -345,13 +345,21 @@ def _start(session: _Session, config: ml_collections.ConfigDict,
   return restored, reinitialised
 
 
-def _prepare_data(config: ml_collections.ConfigDict
-                 ) -> Tuple[List[train_data.CachedExample], int]:
-  """Lists and preprocesses the training videos; (usable videos, skipped)."""
+def _list_data(config: ml_collections.ConfigDict
+               ) -> Tuple[List[train_data.Example], Optional[List[str]]]:
+  """The training videos and class names (see `train_data.load_examples`)."""
   data = config.data
-  examples, class_names = train_data.load_examples(
+  return train_data.load_examples(
       data.train_dir, data.train_split, data.video_root, data.label_offset,
       config.num_classes, 'train')
+
+
+def _prepare_data(config: ml_collections.ConfigDict,
+                  examples: Sequence[train_data.Example],
+                  class_names: Optional[Sequence[str]]
+                 ) -> Tuple[List[train_data.CachedExample], int]:
+  """Preprocesses the training videos; (usable videos, skipped)."""
+  data = config.data
   cached = train_data.build_cache(
       examples, workdir.cache_dir(config), config.stream, data.resize,
       parallelism=data.parallelism or None, flow_backend=data.flow_backend)
@@ -408,6 +416,26 @@ def _train_loop(session: _Session, config: ml_collections.ConfigDict,
     return losses
   iterator = iter(
       session.strategy.distribute_datasets_from_function(dataset_fn))
+  try:
+    _run_steps(session, config, train_step, iterator, writer, losses,
+               start_step, end_step, global_batch)
+  except KeyboardInterrupt:
+    # Ctrl-C: keep the steps finished since the last checkpoint.
+    done = int(session.step_var.numpy())
+    if done > start_step and done % config.checkpoint_every:
+      path = session.manager.save(checkpoint_number=done)
+      if session.chief:
+        logging.info('Interrupted: saved %s.', path)
+    raise
+  return losses
+
+
+def _run_steps(session: _Session, config: ml_collections.ConfigDict,
+               train_step: Callable[[Any], Tuple[tf.Tensor, ...]],
+               iterator: Any, writer: tf.summary.SummaryWriter,
+               losses: List[float], start_step: int, end_step: int,
+               global_batch: int) -> None:
+  """Runs steps [start_step, end_step), appending their losses."""
   window_start, window_steps = time.perf_counter(), 0
   for step in range(start_step, end_step):
     loss, accuracy, lr = train_step(iterator)
@@ -426,7 +454,6 @@ def _train_loop(session: _Session, config: ml_collections.ConfigDict,
       path = session.manager.save(checkpoint_number=done)
       if session.chief:
         logging.info('Saved %s.', path)
-  return losses
 
 
 def train(config: ml_collections.ConfigDict,
@@ -450,12 +477,14 @@ def train(config: ml_collections.ConfigDict,
   """
   boundaries, values, train_steps = validate_config(config)
   resume_from = _check_before_work(config)
+  # The dataset is checked before a strategy is made (and logged).
+  examples, class_names = _list_data(config)
   # Threads and devices are configured before TensorFlow runs any op.
   if config.deterministic:
     enable_determinism(config.seed)
   strategy = strategy or distribution.make_strategy(config.strategy,
                                                     config.cpu_replicas)
-  cached, skipped = _prepare_data(config)
+  cached, skipped = _prepare_data(config, examples, class_names)
   per_replica = config.optim.per_replica_batch_size
   global_batch = per_replica * strategy.num_replicas_in_sync
   lr_scale = schedule.lr_scale(config, global_batch)

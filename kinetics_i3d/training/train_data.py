@@ -126,8 +126,8 @@ def list_video_folder(root: str) -> Tuple[List[Example], List[str]]:
 def read_split_file(path: str,
                     video_root: Optional[str] = None,
                     label_offset: int = 0,
-                    class_names: Optional[Sequence[str]] = None
-                   ) -> List[Example]:
+                    class_names: Optional[Sequence[str]] = None,
+                    num_classes: Optional[int] = None) -> List[Example]:
   """Reads a split file of `path label` lines (or bare `path` lines).
 
   Blank lines and lines starting with '#' are ignored. Relative video paths
@@ -141,12 +141,15 @@ def read_split_file(path: str,
     label_offset: Subtracted from every explicit label (1 for UCF101's
       1-based `trainlist0*.txt`).
     class_names: Class folder names in label order, for bare paths.
+    num_classes: If given, every label must lie in [0, num_classes).
 
   Returns:
     The examples, in file order.
 
   Raises:
-    DatasetError: If the file is missing, a line is malformed, or it lists no
+    DatasetError: Naming the file and line, if the file is missing, a line
+      is not `path label` with an integer label (in range, given
+      `num_classes`) nor a bare path in a class folder, or it lists no
       videos.
   """
   if not os.path.isfile(path):
@@ -161,7 +164,12 @@ def read_split_file(path: str,
       if not line or line.startswith('#'):
         continue
       parts = line.rsplit(maxsplit=1)
-      if len(parts) == 2 and re.fullmatch(r'[-+]?\d+', parts[1]):
+      if len(parts) == 2:
+        if not re.fullmatch(r'[-+]?\d+', parts[1]):
+          raise DatasetError(
+              f'{path}:{line_number}: expected "<video path> <integer '
+              f'label>", got label {parts[1]!r} in {line!r}; write the '
+              'label as an integer.')
         video, label = parts[0], int(parts[1]) - label_offset
       else:
         video = line
@@ -172,6 +180,12 @@ def read_split_file(path: str,
               f', or a path inside one of the class folders of the video '
               f'root; got {line!r}.')
         label = classes[folder]
+      if num_classes is not None and not 0 <= label < num_classes:
+        raise DatasetError(
+            f'{path}:{line_number}: label {label} of {video!r} is outside '
+            f'[0, {num_classes}) (after label_offset={label_offset}); set '
+            'num_classes to the number of classes (or label_offset=1 for '
+            '1-based labels).')
       if not os.path.isabs(video):
         video = os.path.join(video_root, video)
       examples.append(Example(video, label))
@@ -210,25 +224,49 @@ def load_examples(directory: str, split: str, video_root: str,
 
   Raises:
     DatasetError: Unless exactly one of `directory` and `split` is given,
-      for a folder with more classes than `num_classes`, or a bad dataset.
+      for a folder with more class folders than `num_classes` (or, to train,
+      another number), or a bad dataset. A split file (or an evaluation
+      folder) whose labels cover only some of the classes is logged as a
+      warning naming the classes without videos.
   """
   if bool(directory) == bool(split):
     raise DatasetError(f'Give exactly one of data.{what}_dir and '
                        f'data.{what}_split (got {directory!r} and {split!r}).')
   if directory:
     examples, class_names = list_video_folder(directory)
-    if len(class_names) > num_classes:
+    # Training needs every class the model has; evaluation may test a
+    # model on some of its classes (the first ones, in folder order).
+    if len(class_names) > num_classes or (
+        what == 'train' and len(class_names) != num_classes):
       raise DatasetError(
           f'{directory} has {len(class_names)} class folders but num_classes '
           f'is {num_classes}; set num_classes={len(class_names)}.')
     check_labels(examples, num_classes, directory)
+    _warn_unlisted_classes(examples, num_classes, directory)
     return examples, class_names
   folders = None
   if video_root and os.path.isdir(video_root):
     folders = _subfolders(video_root)
-  examples = read_split_file(split, video_root or None, label_offset, folders)
+  examples = read_split_file(split, video_root or None, label_offset, folders,
+                             num_classes)
   check_labels(examples, num_classes, split)
+  _warn_unlisted_classes(examples, num_classes, split)
   return examples, None
+
+
+def _warn_unlisted_classes(examples: Sequence[Example], num_classes: int,
+                           source: str) -> List[int]:
+  """Warns once about the labels below `num_classes` no example has."""
+  used = {example.label for example in examples}
+  missing = [label for label in range(num_classes) if label not in used]
+  if missing:
+    shown = ', '.join(str(label) for label in missing[:20])
+    more = f' and {len(missing) - 20} more' if len(missing) > 20 else ''
+    logging.warning(
+        '%s lists videos of %d of num_classes=%d classes; class(es) %s%s '
+        'have no videos (set num_classes if that is not intended).', source,
+        num_classes - len(missing), num_classes, shown, more)
+  return missing
 
 
 def preprocess_video(path: str, stream: str, resize: int,

@@ -324,7 +324,7 @@ class CacheTest(tf.test.TestCase):
     self.assertNotIn('class 0', text)
 
 
-class LoadExamplesTest(tf.test.TestCase):
+class LoadExamplesTest(parameterized.TestCase, tf.test.TestCase):
 
   def test_folder_or_split_file(self):
     root = _tempdir(self)
@@ -346,9 +346,50 @@ class LoadExamplesTest(tf.test.TestCase):
                                   'exactly one of data.eval_dir and '
                                   'data.eval_split'):
         train_data.load_examples(directory, split_file, '', 0, 2, 'eval')
-    with self.assertRaisesRegex(train_data.DatasetError,
-                                '2 class folders .* num_classes=2'):
-      train_data.load_examples(root, '', '', 0, 1, 'train')
+    for num_classes, what in ((1, 'train'), (5, 'train'), (1, 'eval')):
+      with self.assertRaisesRegex(train_data.DatasetError,
+                                  '2 class folders .* num_classes=2'):
+        train_data.load_examples(root, '', '', 0, num_classes, what)
+    # A model may be evaluated on some of its classes, with a warning.
+    with self.assertLogs(level='WARNING') as logs:
+      train_data.load_examples(root, '', '', 0, 4, 'eval')
+    self.assertIn('lists videos of 2 of num_classes=4 classes; class(es) 2, '
+                  '3 have no videos', '\n'.join(logs.output))
+
+  def _split_file(self, text):
+    root = _tempdir(self)
+    for name in ('a', 'b'):
+      os.makedirs(os.path.join(root, name))
+    split = os.path.join(root, 'train.txt')
+    with open(split, 'w') as f:
+      f.write(text)
+    return root, split
+
+  @parameterized.named_parameters(
+      ('word_label', 'a/g1.avi 0\nb/g2.avi seven\n',
+       r'train.txt:2: expected "<video path> <integer label>", got label '
+       r"'seven'"),
+      ('label_too_large', 'a/g1.avi 0\nb/g2.avi 2\n',
+       r'train.txt:2: label 2 .*b/g2.avi.* outside \[0, 2\)'),
+      ('negative_label', '# header\na/g1.avi -1\n',
+       r'train.txt:2: label -1 .* outside \[0, 2\)'),
+      ('bare_path_outside_classes', 'c/g3.avi\n',
+       r'train.txt:1: expected "<video path> <integer label>", or a path '
+       r'inside one of the class folders'),
+  )
+  def test_bad_split_line_names_file_and_line(self, text, message):
+    root, split = self._split_file(text)
+    with self.assertRaisesRegex(train_data.DatasetError, message):
+      train_data.load_examples('', split, root, 0, 2, 'train')
+
+  def test_split_with_a_subset_of_the_classes_warns(self):
+    root, split = self._split_file('a/g1.avi 0\nb/g2.avi 2\n')
+    with self.assertLogs(level='WARNING') as logs:
+      examples, _ = train_data.load_examples('', split, root, 0, 5, 'train')
+    self.assertEqual([e.label for e in examples], [0, 2])
+    self.assertRegex('\n'.join(logs.output),
+                     r'train.txt lists videos of 2 of num_classes=5 classes; '
+                     r'class\(es\) 1, 3, 4 have no videos')
 
 
 if __name__ == '__main__':

@@ -224,8 +224,39 @@ class TrainTest(tf.test.TestCase):
     with self.assertRaisesRegex(train.TrainError, 'num_classes=3'):
       train.train(tiny_config(interrupted, num_classes=4, **overrides))
     os.remove(os.path.join(interrupted, workdir.META_FILE))
+    # A split file's labels may be a subset of num_classes (a warning); the
+    # class folders must match it.
+    examples, _ = train_data.list_video_folder(_Fixture.videos())
+    split = os.path.join(_Fixture.new_dir('split'), 'train.txt')
+    with open(split, 'w') as f:
+      f.writelines(f'{e.path} {e.label}\n' for e in examples)
     with self.assertRaisesRegex(train.TrainError, 'Cannot resume'):
-      train.train(tiny_config(interrupted, num_classes=4, **overrides))
+      train.train(tiny_config(interrupted, num_classes=4, **{
+          'data.train_dir': '', 'data.train_split': split}, **overrides))
+
+  def test_ctrl_c_keeps_the_finished_steps(self):
+    overrides = {'optim.train_steps': 6, 'checkpoint_every': 3}
+    make_train_step = train.make_train_step
+
+    def interrupted_after_four_steps(*args, **kwargs):
+      step = make_train_step(*args, **kwargs)
+      calls = []
+
+      def interrupted(iterator):
+        calls.append(1)
+        if len(calls) > 4:
+          raise KeyboardInterrupt
+        return step(iterator)
+      return interrupted
+
+    model_dir = _Fixture.new_dir('ctrl_c')
+    with mock.patch.object(train, 'make_train_step',
+                           interrupted_after_four_steps):
+      with self.assertRaises(KeyboardInterrupt):
+        train.train(tiny_config(model_dir, **overrides))
+    self.assertEqual(workdir.latest_checkpoint(model_dir),
+                     os.path.join(model_dir, 'checkpoints', 'ckpt-4'))
+    self.assertEqual(train.train(tiny_config(model_dir, **overrides)).step, 6)
 
   def test_bad_datasets(self):
     empty = _Fixture.new_dir('empty')
@@ -368,6 +399,11 @@ class ToolTest(tf.test.TestCase):
     open(cls.a_file, 'w').close()
     flow_recipe = os.path.join(paths.PROJECT_DIR, 'configs',
                                'kinetics_flow.py')
+    ucf_recipe = os.path.join(paths.PROJECT_DIR, 'configs',
+                              'ucf101_finetune.py')
+    not_python = os.path.join(root, 'recipe.py')
+    with open(not_python, 'w') as f:
+      f.write('this is not python(\n')
     cases = {
         'bad_input': _command_line(
             tiny_config(_Fixture.new_dir('m'), **{'data.train_dir': empty})),
@@ -375,6 +411,11 @@ class ToolTest(tf.test.TestCase):
         'unknown_field_of_a_recipe': [f'--config={flow_recipe}',
                                       '--config.optim.batch_size=2'],
         'missing_recipe': [f'--config={os.path.join(root, "missing.py")}'],
+        'not_python': [f'--config={not_python}'],
+        'bad_recipe_argument': [f'--config={ucf_recipe}:depth'],
+        'too_many_classes': _command_line(
+            tiny_config(_Fixture.new_dir('m'), num_classes=5)),
+        'repeated_field': ['--config.seed=1', '--config.seed=2'],
         'unwritable': _command_line(
             tiny_config(os.path.join(cls.a_file, 'run'))),
         'helpfull': ['--helpfull'],
@@ -408,6 +449,25 @@ class ToolTest(tf.test.TestCase):
     self._one_line('missing_recipe', 2,
                    r'^train.py: --config: cannot load the config file .*'
                    'missing.py')
+
+  def test_bad_config_files_are_one_line(self):
+    self._one_line('not_python', 2,
+                   r'^train.py: --config: .*recipe.py is not a Python config '
+                   r"file \('\(' was never closed, line 1\)")
+    self._one_line('bad_recipe_argument', 2,
+                   r'^train.py: flag --config=.*ucf101_finetune.py:depth: '
+                   r'Error whilst parsing config file: ValueError: '
+                   r"ucf101_finetune.py:<stream> must be one of .*'depth'")
+
+  def test_class_count_must_match_the_folders(self):
+    self._one_line('too_many_classes', 1,
+                   '^train.py: .* has 3 class folders but num_classes is 5')
+    # The data is checked before a strategy is made (and logged).
+    self.assertNotIn('MirroredStrategy', self.results['too_many_classes'][1])
+
+  def test_repeated_field_is_refused(self):
+    self._one_line('repeated_field', 2,
+                   '^train.py: --config.seed given more than once')
 
   def test_unwritable_model_dir_is_one_line_naming_it(self):
     self._one_line('unwritable', 1,

@@ -35,10 +35,10 @@ private, 0o600); nothing reads or sets the umask, which is not thread-safe.
   with atomic_files.staged(['a.npy', 'b.gif']) as temporary:
     ...  # Write temporary['a.npy'] and temporary['b.gif'] by path.
 
-Two helpers serve the checks around such writes: `nearest_existing(path)`,
-where a folder about to be created would hang (to check it before anything
-is written), and `sha256_file(path)`, the digest that pins a written or
-downloaded file.
+Three helpers serve the checks around such writes: `nearest_existing(path)`,
+where a folder about to be created would hang, `write_problem(path)`, why a
+file or folder could not be written (probed before any work), and
+`sha256_file(path)`, the digest that pins a written or downloaded file.
 """
 
 import contextlib
@@ -46,7 +46,7 @@ import glob
 import hashlib
 import os
 import secrets
-from typing import IO, Dict, Iterator, Sequence
+from typing import IO, Dict, Iterator, Optional, Sequence
 
 import numpy as np
 
@@ -224,6 +224,37 @@ def nearest_existing(path: str) -> str:
       break
     existing = parent
   return existing
+
+
+def write_problem(path: str, folder: bool = False) -> Optional[str]:
+  """Why `path` could not be written (made first if absent), or None.
+
+  Probes by creating and removing a temporary file in the nearest folder
+  that exists: permission bits say nothing for root, nor for read-only or
+  virtual file systems (`/proc`).
+
+  Args:
+    path: An output file, or with `folder` an output folder.
+    folder: Whether `path` is (or will be made as) a folder.
+
+  Returns:
+    A reason naming `path` or the path in the way, or None.
+  """
+  absolute = os.path.abspath(path)
+  if folder and os.path.exists(absolute) and not os.path.isdir(absolute):
+    return f'{path} is a file, not a folder'
+  if not folder and os.path.isdir(absolute):
+    return f'{path} is a folder, not a file'
+  existing = nearest_existing(absolute if folder else
+                              os.path.dirname(absolute))
+  if not os.path.isdir(existing):
+    return f'{existing} is a file, not a folder'
+  try:
+    probe = _create_temporary(os.path.join(existing, 'write-probe'))
+  except OSError as e:
+    return f'{existing} cannot be written ({e.strerror or e})'
+  remove_quietly(probe)
+  return None
 
 
 def sha256_file(path: str) -> str:

@@ -1,6 +1,8 @@
 """Tests of the command-line conventions every tool shares (`cli.run`)."""
 
 import os
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -18,11 +20,23 @@ _TOOL = textwrap.dedent('''\
     from absl import flags
     import tensorflow as tf
 
-    _MODE = flags.DEFINE_enum('mode', 'ok', ['ok', 'usage', 'value', 'bug'],
+    _MODE = flags.DEFINE_enum('mode', 'ok', ['ok', 'usage', 'value', 'bug',
+                                             'interrupt', 'oserror', 'tflog'],
                               'What to do.')
+    _ITEMS = flags.DEFINE_list('items', [], 'A list flag.')
+    _TAGS = flags.DEFINE_multi_string('tag', [], 'A repeatable flag.')
+    _VERBOSE = flags.DEFINE_bool('verbose', False, 'A boolean flag.')
 
     def main(argv):
       del argv
+      if _MODE.value == 'interrupt':
+        raise KeyboardInterrupt
+      if _MODE.value == 'oserror':
+        raise FileNotFoundError(2, 'No such file or directory',
+                                '/proc/.x.npz.tmp-44a249227f28')
+      if _MODE.value == 'tflog':
+        tf.get_logger().info('a TensorFlow log line')
+        return
       if _MODE.value == 'usage':
         raise app.UsageError('--mode=usage: a usage error')
       if _MODE.value == 'value':
@@ -80,7 +94,8 @@ class CliTest(absltest.TestCase):
                             text=True, timeout=300)
     self.assertEqual(result.returncode, 0, result.stderr)
     self.assertIn('A tiny tool: its docstring is long', result.stdout)
-    self.assertIn('--mode: <ok|usage|value|bug>: What to do.', result.stdout)
+    self.assertIn('--mode: <ok|usage|value|bug|interrupt|oserror|tflog>: '
+                  'What to do.', result.stdout)
 
   def test_usage_errors_are_one_line(self):
     for args, message in (
@@ -88,7 +103,14 @@ class CliTest(absltest.TestCase):
         (['--nosuchflag'],
          "tool.py: Unknown command line flag 'nosuchflag' (see --help)"),
         (['--mode=other'], 'tool.py: flag --mode=other: value should be one '
-         "of <ok|usage|value|bug> (see --help)"),
+         "of <ok|usage|value|bug|interrupt|oserror|tflog> (see --help)"),
+        # absl would keep the last value of a single-valued flag.
+        (['--items=a', '--items=b'], 'tool.py: --items given more than once '
+         '(only the last would count); give each once (list flags take '
+         'comma-separated values) (see --help)'),
+        (['--verbose', '--mode=ok', '--noverbose'], 'tool.py: --verbose given '
+         'more than once (only the last would count); give each once (list '
+         'flags take comma-separated values) (see --help)'),
     ):
       result = self._run(*args)
       self.assertEqual(result.returncode, 2, args)
@@ -100,10 +122,91 @@ class CliTest(absltest.TestCase):
     self.assertEqual(result.stderr.splitlines(),
                      ['tool.py: data.npy: not a valid array; make one with X.'])
 
+  def test_repeatable_flags_may_repeat(self):
+    result = self._run('--tag=a', '--tag=b', '--items=a,b')
+    self.assertEqual(result.returncode, 0, result.stderr)
+
+  def test_ctrl_c_is_one_line_and_exit_130(self):
+    result = self._run('--mode=interrupt')
+    self.assertEqual(result.returncode, 130)
+    self.assertEqual(result.stderr.splitlines(), [
+        'tool.py: interrupted; re-run the same command to resume'])
+
+  def test_os_errors_show_no_temporary_name(self):
+    result = self._run('--mode=oserror')
+    self.assertEqual(result.returncode, 1)
+    self.assertEqual(result.stderr.splitlines(), [
+        "tool.py: [Errno 2] No such file or directory: '/proc/x.npz'"])
+
+  def test_tensorflow_log_lines_show_once(self):
+    result = self._run('--mode=tflog', '--verbosity=0')
+    self.assertEqual(result.returncode, 0, result.stderr)
+    self.assertLen([line for line in result.stderr.splitlines()
+                    if 'a TensorFlow log line' in line], 1, result.stderr)
+
   def test_bugs_keep_their_traceback(self):
     result = self._run('--mode=bug')
     self.assertNotEqual(result.returncode, 0)
     self.assertIn('Traceback', result.stderr)
+
+
+class CheckWritableTest(absltest.TestCase):
+
+  def setUp(self):
+    super().setUp()
+    self.root = tempfile.mkdtemp()
+    self.addCleanup(shutil.rmtree, self.root)
+    self.a_file = os.path.join(self.root, 'afile')
+    open(self.a_file, 'w').close()
+
+  def test_writable_paths_pass_and_leave_nothing(self):
+    from kinetics_i3d.utils import cli  # pylint: disable=g-import-not-at-top
+    cli.check_writable(os.path.join(self.root, 'new', 'stats.npz'), '--x')
+    cli.check_writable(os.path.join(self.root, 'new', 'dir'), '--x',
+                       folder=True)
+    self.assertEqual(os.listdir(self.root), ['afile'])
+
+  def test_unwritable_paths_name_the_flag_and_the_path(self):
+    from kinetics_i3d.utils import cli  # pylint: disable=g-import-not-at-top
+    for path, folder, reason in (
+        ('/proc/x.npz', False, '/proc cannot be written'),
+        ('/proc/cache', True, '/proc cannot be written'),
+        (self.root, False, f'{self.root} is a folder, not a file'),
+        (self.a_file, True, f'{self.a_file} is a file, not a folder'),
+        (os.path.join(self.a_file, 'model.ckpt'), False,
+         f'{self.a_file} is a file, not a folder'),
+    ):
+      with self.assertRaisesRegex(ValueError, '^' + re.escape(
+          f'--out={path}: {reason}')):
+        cli.check_writable(path, '--out', folder=folder)
+
+  def test_os_errors_on_outputs_name_the_flag(self):
+    from kinetics_i3d.utils import cli  # pylint: disable=g-import-not-at-top
+    stats = os.path.join(self.root, 'stats.npz')
+    outputs = {'--save_real_stats': stats, '--cache_dir': None,
+               '--output_dir': os.path.join(self.root, 'out')}
+    for filename, message in (
+        (os.path.join(self.root, '.stats.npz.tmp-0123456789ab'),
+         f'--save_real_stats={stats}: No space left on device; choose a '
+         'writable path.'),
+        (os.path.join(self.root, 'out', 'records', 'x.json'),
+         f'--output_dir={self.root}/out: No space left on device; choose a '
+         'writable path.'),
+    ):
+      with self.assertRaises(ValueError) as caught:
+        with cli.outputs_named(outputs):
+          raise OSError(28, 'No space left on device', filename)
+      self.assertEqual(str(caught.exception), message)
+    with self.assertRaises(FileNotFoundError):  # Not an output: as it was.
+      with cli.outputs_named(outputs):
+        raise FileNotFoundError(2, 'No such file', '/elsewhere/input.npy')
+
+  def test_os_error_message(self):
+    from kinetics_i3d.utils import cli  # pylint: disable=g-import-not-at-top
+    error = IsADirectoryError(21, 'Is a directory', '/d/.s.npz.tmp-0123')
+    self.assertEqual(cli.os_error_message('--save_real_stats', '/d', error),
+                     '--save_real_stats=/d: Is a directory; give a file '
+                     'path, not a folder.')
 
 
 if __name__ == '__main__':

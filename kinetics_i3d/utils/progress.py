@@ -7,7 +7,9 @@ extract features for minutes or hours. A tqdm bar alone shows nothing when
 stderr is redirected to a file (a batch job's log), so `Progress` also logs a
 line with absl.logging every `LOG_EVERY_S` seconds (count, rate, time left),
 and a last line when it logged any. Work that ends within the first interval
-logs nothing.
+logs nothing. The rate and time left are measured from the first finished
+item on: the first one also pays one-off costs (loading, XLA compilation)
+that the others do not, so no time left is estimated before a second.
 
   with progress.Progress('TV-L1 flow', total=num_pairs, unit='pair',
                          bar=sys.stderr.isatty()) as report:
@@ -17,7 +19,7 @@ logs nothing.
 """
 
 import time
-from typing import Callable, Optional
+from typing import Callable, Optional, Tuple
 
 from absl import logging
 import tqdm
@@ -66,6 +68,8 @@ class Progress:
     self._start = clock()
     self._last_log = self._start
     self._count = 0
+    # (time, count) at the first update: the end of the warm-up.
+    self._warm: Optional[Tuple[float, int]] = None
     self._logged = False
     self._note = ''
     self._bar = tqdm.tqdm(total=total, desc=desc, unit=unit, disable=not bar,
@@ -86,6 +90,8 @@ class Progress:
     self._count += n
     self._bar.update(n)
     now = self._clock()
+    if self._warm is None:
+      self._warm = (now, self._count)
     if now - self._last_log >= self._log_every_s:
       self._last_log = now
       self._logged = True
@@ -96,6 +102,9 @@ class Progress:
     now = self._clock() if now is None else now
     elapsed = max(now - self._start, 1e-9)
     rate = self._count / elapsed
+    warm = self._warm is not None and self._count > self._warm[1]
+    if warm:
+      rate = (self._count - self._warm[1]) / max(now - self._warm[0], 1e-9)
     text = f'{self._desc}: {self._count}'
     if self._total:
       percent = 100 * self._count / self._total
@@ -103,7 +112,7 @@ class Progress:
     else:
       text += f' {self._unit}s'
     text += f', {rate:.3g} {self._unit}s/s'
-    if self._total and rate > 0 and self._count < self._total:
+    if warm and self._total and rate > 0 and self._count < self._total:
       text += f', about {_duration((self._total - self._count) / rate)} left'
     if self._note:
       text += f' ({self._note})'

@@ -38,6 +38,22 @@ class ProgressTest(absltest.TestCase):
     self.assertEqual(messages[-1], 'TV-L1 flow of a.mp4: done, 100 pairs in '
                      '50 s.')
 
+  def test_warm_up_is_not_counted_in_the_time_left(self):
+    clock = FakeClock()
+    with self.assertLogs(level='INFO') as logs:
+      with progress.Progress('TV-L1 flow', total=100, unit='pair',
+                             log_every_s=10, clock=clock) as report:
+        clock.now += 30  # The first pair also compiles the XLA loop.
+        report.update()
+        for _ in range(10):
+          clock.now += 1  # Then 1 pair per second.
+          report.update()
+        report.update(89)
+    messages = [r.getMessage() for r in logs.records]
+    self.assertEqual(messages[:2], [
+        'TV-L1 flow: 1/100 pairs (1%), 0.0333 pairs/s.',
+        'TV-L1 flow: 11/100 pairs (11%), 1 pairs/s, about 1 min 29 s left.'])
+
   def test_unknown_total_and_note(self):
     clock = FakeClock()
     with self.assertLogs(level='INFO') as logs:

@@ -114,6 +114,16 @@ def _check_times(path: str, fps: float, start_time: Optional[float],
   return Fraction(repr(float(fps))), start, end
 
 
+def check_clip_times(path: str, start_time: Optional[float],
+                     end_time: Optional[float]) -> None:
+  """Raises PreprocessError for clip times no video could have.
+
+  Checked before the video is opened; a start past the video's end is
+  found while decoding.
+  """
+  _check_times(path, 1.0, start_time, end_time)
+
+
 def _open_video(path: str) -> Tuple[av.container.InputContainer,
                                     av.video.stream.VideoStream]:
   """Opens `path` and returns it with its first video stream."""

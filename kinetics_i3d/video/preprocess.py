@@ -67,6 +67,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+import i3d
 from kinetics_i3d import streams as streams_lib
 from kinetics_i3d.flow import backends
 from kinetics_i3d.utils import atomic_files
@@ -674,6 +675,16 @@ def _make_output_dir(output_dir: str) -> None:
     raise PreprocessError(f'{output_dir}: the output folder is not writable.')
 
 
+def _warn_if_too_short(inputs: Dict[str, np.ndarray], video: str) -> None:
+  """Warns when the clip is shorter than I3D's logits can take."""
+  num_frames = next(iter(inputs.values())).shape[1]
+  if num_frames < i3d.min_num_frames():
+    logging.warning(
+        '%s: the clip has %d frames; I3D\'s logits need at least %d (take a '
+        'longer clip: a later --end_time or an earlier --start_time).', video,
+        num_frames, i3d.min_num_frames())
+
+
 def preprocess_to_files(video: str, output_dir: str, name: Optional[str] = None,
                         streams: Sequence[str] = STREAMS,
                         start_time: Optional[float] = None,
@@ -720,9 +731,11 @@ def preprocess_to_files(video: str, output_dir: str, name: Optional[str] = None,
   if existing and not overwrite:
     raise PreprocessError(
         f'{existing[0]} already exists; pass --overwrite to replace it.')
-  # A file that is not a video must not leave a new, empty folder behind.
+  decode.check_clip_times(video, start_time, end_time)
+  problem = atomic_files.write_problem(output_dir, folder=True)
+  if problem:
+    raise PreprocessError(f'--output_dir={output_dir}: {problem}.')
   decode.check_video(video)
-  _make_output_dir(output_dir)
   flow_note = ''
   if backend is not None:
     flow = backends.identity(backend)
@@ -733,6 +746,10 @@ def preprocess_to_files(video: str, output_dir: str, name: Optional[str] = None,
       video, streams, start_time=start_time, end_time=end_time, crop=crop,
       quantize=quantize, num_workers=num_workers, progress=progress,
       flow_backend=backend)
+  _warn_if_too_short(inputs, video)
+  # Made only now: a run that fails (not a video, a start past the end)
+  # leaves no new, empty folder behind.
+  _make_output_dir(output_dir)
   try:
     with atomic_files.staged(list(paths.values())) as staged:
       for stream in streams:
@@ -743,6 +760,6 @@ def preprocess_to_files(video: str, output_dir: str, name: Optional[str] = None,
         _write_gif(flow_gif_frames(inputs['flow']), staged[paths['flow_gif']])
   except OSError as e:
     raise PreprocessError(
-        f'{e.filename or output_dir}: cannot write the output '
+        f'--output_dir={output_dir}: cannot write the output '
         f'({e.strerror or e}).') from None
   return paths

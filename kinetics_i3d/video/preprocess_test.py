@@ -520,7 +520,58 @@ class CliTest(TempDirTestCase):
     open(not_a_dir, 'w').close()
     result = run_cli(f'--video={video}', f'--output_dir={not_a_dir}/sub',
                      '--streams=rgb')
-    self.assert_one_line_error(result, 'cannot create the output folder')
+    self.assert_one_line_error(
+        result, f'--output_dir={not_a_dir}/sub: {not_a_dir} is a file, not a '
+        'folder')
+
+  def test_bad_clip_times_refused_before_the_video_is_opened(self):
+    out = self.path('out_times')
+    with mock.patch.object(decode, 'check_video',
+                           side_effect=AssertionError('video opened')):
+      with self.assertRaisesRegex(preprocess.PreprocessError,
+                                  'start_time must be a finite number of '
+                                  r'seconds >= 0, got -1.0'):
+        preprocess.preprocess_to_files('clip.mkv', out, streams=('rgb',),
+                                       start_time=-1)
+    self.assertFalse(os.path.exists(out))
+
+  def test_start_past_the_end_leaves_no_folder(self):
+    video = encode(self.path('three.mkv'), [index_frame(i) for i in range(3)],
+                   25, codec='ffv1')
+    out = os.path.join(self.path('out_past'), 'sub')
+    with self.assertRaisesRegex(preprocess.PreprocessError, 'past the end'):
+      preprocess.preprocess_to_files(video, out, streams=('rgb',),
+                                     start_time=10.)
+    self.assertFalse(os.path.exists(os.path.dirname(out)))
+
+  def test_write_error_names_the_flag_not_a_temporary_name(self):
+    video = encode(self.path('full.mkv'), [index_frame(i) for i in range(3)],
+                   25, codec='ffv1')
+    out = self.path('out_full')
+
+    def disk_full(array, path):
+      del array
+      raise OSError(28, 'No space left on device', path)
+
+    with mock.patch.object(preprocess, '_write_npy', disk_full):
+      with self.assertRaises(preprocess.PreprocessError) as caught:
+        preprocess.preprocess_to_files(video, out, streams=('rgb',),
+                                       gifs=False)
+    self.assertEqual(str(caught.exception),
+                     f'--output_dir={out}: cannot write the output (No space '
+                     'left on device).')
+    self.assertEqual(os.listdir(out), [])
+
+  def test_clip_too_short_for_the_logits_warns(self):
+    video = encode(self.path('five.mkv'), [index_frame(i) for i in range(5)],
+                   25, codec='ffv1')
+    with self.assertLogs(level='WARNING') as logs:
+      paths = preprocess.preprocess_to_files(video, self.path('out_short'),
+                                             streams=('rgb',), gifs=False)
+    self.assertEqual(np.load(paths['rgb_npy']).shape[1], 5)
+    self.assertRegex('\n'.join(logs.output),
+                     r'five.mkv: the clip has 5 frames; I3D\'s logits need '
+                     r'at least 9')
 
   def test_bad_streams_flag(self):
     result = run_cli('--video=x.mp4', f'--output_dir={self.tmp}',

@@ -1,0 +1,40 @@
+"""Tests for streams.py: the two streams of I3D (Carreira & Zisserman 2017)."""
+
+from absl.testing import absltest
+from absl.testing import parameterized
+
+from kinetics_i3d import streams
+
+
+class StreamsTest(parameterized.TestCase):
+
+  def test_the_papers_facts(self):
+    # Section 3 of the paper: 25 fps, smaller side 256, 224 crops, TV-L1
+    # flow truncated to [-20, 20]; RGB has 3 channels, flow (x, y) 2.
+    self.assertEqual(streams.STREAMS, ('rgb', 'flow'))
+    self.assertEqual(streams.CHANNELS, {'rgb': 3, 'flow': 2})
+    self.assertEqual((streams.FPS, streams.RESIZE, streams.CROP,
+                      streams.FLOW_BOUND), (25., 256, 224, 20.))
+
+  @parameterized.parameters('rgb', 'flow')
+  def test_check_stream_and_channels_round_trip(self, stream):
+    self.assertEqual(streams.check_stream(stream), stream)
+    self.assertEqual(
+        streams.stream_of_channels(streams.CHANNELS[stream]), stream)
+
+  def test_bad_stream_names_what_was_given(self):
+    with self.assertRaisesRegex(
+        ValueError, r"^--streams must be one of \('rgb', 'flow'\), got "
+        r"'depth'\.$"):
+      streams.check_stream('depth', '--streams')
+
+  @parameterized.parameters(0, 1, 4)
+  def test_bad_channel_count(self, channels):
+    with self.assertRaisesRegex(ValueError,
+                                f'3 \\(RGB\\) or 2 \\(flow\\) channels, got '
+                                f'{channels}'):
+      streams.stream_of_channels(channels)
+
+
+if __name__ == '__main__':
+  absltest.main()
