@@ -8,28 +8,23 @@ two other layouts, written as TF1 checkpoints: flow_imagenet ('tf1' layout,
 runtimes' logits are compared with the Sonnet model's on the same clips.
 """
 
-import contextlib
-import io
 import os
 import shutil
-import sys
 import tempfile
-from unittest import mock
 
-from absl import flags
 from absl.testing import absltest
 from absl.testing import parameterized
 import numpy as np
 import tensorflow as tf
 import tensorflow_hub as hub
 
-from kinetics_i3d import export as export_tool
 from kinetics_i3d import paths
 from kinetics_i3d.exports import exporter
 from kinetics_i3d.exports import onnx_file
 from kinetics_i3d.exports import openvino_ir
 from kinetics_i3d.exports import signatures
 from kinetics_i3d.testing import reference_forward
+from kinetics_i3d.testing import tool_runs
 from kinetics_i3d.weights import checkpoints
 from kinetics_i3d.weights import tf1_checkpoint
 
@@ -208,23 +203,14 @@ class ParityTest(parameterized.TestCase, tf.test.TestCase):
                      ['logits', 'probabilities'])
 
 
-def run_tool(*args):
-  """Runs i3d-export in this process; returns (exit status, stdout, stderr)."""
-  out, err = io.StringIO(), io.StringIO()
-  was_parsed = flags.FLAGS.is_parsed()
-  try:
-    with mock.patch.object(sys, 'argv', ['i3d-export', *args]), \
-        contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-      try:
-        export_tool.run()
-        status = 0
-      except SystemExit as e:
-        status = e.code or 0  # app.run exits with main's None on success.
-  finally:
-    flags.FLAGS.unparse_flags()
-    if was_parsed:
-      flags.FLAGS.mark_as_parsed()
-  return status, out.getvalue(), err.getvalue()
+def run_tool(*args, prelude=''):
+  """Runs i3d-export in a fresh process; returns (exit status, stdout, stderr).
+
+  A fresh process, as a user runs it: tool modules define flags of the same
+  names, so two of them cannot be imported into one test process.
+  """
+  result = tool_runs.run_tool('kinetics_i3d.export', args, prelude=prelude)
+  return result.returncode, result.stdout, result.stderr
 
 
 class ToolTest(parameterized.TestCase, tf.test.TestCase):
@@ -323,11 +309,11 @@ class ToolTest(parameterized.TestCase, tf.test.TestCase):
                             ('openvino', 'openvino', '.xml'))
   def test_converter_not_installed(self, format_name, module, suffix):
     folder = self._folder()
-    with mock.patch.dict(sys.modules, {module: None}):
-      status, _, err = run_tool(
-          '--checkpoint=rgb_scratch', f'--format={format_name}',
-          f'--output={os.path.join(folder, "i3d" + suffix)}',
-          f'--checkpoint_dir={_Exports.checkpoint_dir("rgb_scratch")}')
+    status, _, err = run_tool(
+        '--checkpoint=rgb_scratch', f'--format={format_name}',
+        f'--output={os.path.join(folder, "i3d" + suffix)}',
+        f'--checkpoint_dir={_Exports.checkpoint_dir("rgb_scratch")}',
+        prelude=f'import sys; sys.modules[{module!r}] = None; ')
     self._assert_one_line_and_nothing_written(
         status, err, folder,
         rf"format={format_name} needs {module}.*\[export\]")

@@ -15,7 +15,6 @@
 """Tests of the line and record that state how an FVD (Unterthiner et al.
 2018) number was made."""
 
-import dataclasses
 import json
 
 from absl.testing import absltest
