@@ -85,7 +85,7 @@ class FvdToolTest(absltest.TestCase):
 
   def test_text_file_named_npy(self):
     self._one_line('text_npy', 1,
-                   f'{self.text_npy}: not a .npy file \\(no .npy header\\)')
+                   f'{self.text_npy}: not a readable \\.npy array')
     self.assertNotIn('allow_pickle', self.results['text_npy'].stderr)
 
   def test_ctrl_c(self):
