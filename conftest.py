@@ -1,7 +1,6 @@
 """pytest configuration shared by the test modules."""
 
 import logging as python_logging
-import os
 
 import pytest
 
@@ -23,34 +22,14 @@ def pytest_collection_modifyitems(items):
   items[:] = [item for item in items if item.name != 'test_session']
 
 
-def _logging_state():
-  """What a test could leave changed in Python's logging set-up."""
-  root = python_logging.getLogger()
-  return (root.level, tuple(root.handlers), python_logging.root.manager.disable,
-          python_logging.getLogger('absl').level,
-          python_logging.getLogger('absl').propagate)
+# The logging set-up the process started with (absl's logger level included:
+# tf.saved_model.save sets it to WARNING, and a test class may save in its
+# setUpClass, before any per-test fixture runs).
+_ABSL_LEVEL_AT_START = python_logging.getLogger('absl').level
 
 
 @pytest.fixture(autouse=True)
-def _restore_logging():
-  """Gives each test the logging set-up it started with.
-
-  Tests that assert on log records (`assertLogs`) must not depend on what an
-  earlier test in the same process did to the logging set-up (a tool run
-  in-process installs absl's handler; libraries adjust levels).
-  """
-  before = _logging_state()
+def _absl_logger_level_as_at_start():
+  """Each test sees absl's INFO lines as a fresh process would."""
+  python_logging.getLogger('absl').setLevel(_ABSL_LEVEL_AT_START)
   yield
-  after = _logging_state()
-  if after != before:
-    root = python_logging.getLogger()
-    root.setLevel(before[0])
-    root.handlers[:] = list(before[1])
-    python_logging.disable(before[2])
-    python_logging.getLogger('absl').setLevel(before[3])
-    python_logging.getLogger('absl').propagate = before[4]
-    log = os.environ.get('I3D_TEST_LOGGING_LEAKS')
-    if log:
-      with open(log, 'a') as f:
-        f.write(f'{os.environ.get("PYTEST_CURRENT_TEST")}: {before} -> '
-                f'{after}\n')

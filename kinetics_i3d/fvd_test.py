@@ -16,7 +16,10 @@ from kinetics_i3d.testing import tool_runs
 _PRINT_PROGRESS = (
     'from kinetics_i3d.utils import cli; '
     'from kinetics_i3d.metrics import fvd; '
-    'fvd.plan_comparison = fvd.Embedder = lambda *a, **k: None; '
+    'import types; '
+    'fvd.plan_comparison = lambda *a, **k: 2 * [types.SimpleNamespace('
+    'num_frames=16)]; '
+    'fvd.Embedder = lambda *a, **k: None; '
     'fvd.run_comparison = lambda *a, progress, **k: print('
     '"progress", progress) or sys.exit(0); ')
 

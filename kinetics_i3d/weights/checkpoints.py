@@ -66,6 +66,7 @@ import tensorflow as tf
 import i3d
 from kinetics_i3d import paths
 from kinetics_i3d import streams
+from kinetics_i3d.utils import log_state
 
 
 class CheckpointError(ValueError):
@@ -1124,8 +1125,9 @@ def export_saved_model(model: i3d.InceptionI3d,
       prefix=f'.{os.path.basename(export_dir)}.tmp-', dir=parent)
   old_dir = None
   try:
-    tf.saved_model.save(
-        serving, tmp_dir, signatures={signature.name: serve})
+    with log_state.kept_log_level():  # Else later INFO lines are lost.
+      tf.saved_model.save(
+          serving, tmp_dir, signatures={signature.name: serve})
     if os.path.exists(export_dir):
       old_dir = tempfile.mkdtemp(
           prefix=f'.{os.path.basename(export_dir)}.old-', dir=parent)
