@@ -244,10 +244,13 @@ class CliExtrasTest(parameterized.TestCase):
     super().tearDownClass()
 
   def _run(self, *args):
+    # A set named in `args` replaces the default one: the tool refuses a
+    # flag given twice.
+    sets = [f'--{role}={path}' for role, path in self.stats.items()
+            if not any(arg.startswith(f'--{role}=') for arg in args)]
     return subprocess.run(
         [sys.executable, '-m', 'kinetics_i3d.fvd', '--noprogress',
-         '--cache_dir=', f'--real={self.stats["real"]}',
-         f'--generated={self.stats["generated"]}', *args],
+         '--cache_dir=', *sets, *args],
         capture_output=True, text=True, check=False)
 
   def test_kvd_bootstrap_json_and_the_protocol_line(self):
