@@ -88,8 +88,31 @@ LAYERS_BY_NAME: Dict[str, Layer] = {layer.name: layer for layer in LAYERS}
 
 # The 18 endpoints, in the order the network computes them.
 VALID_ENDPOINTS = tuple(layer.name for layer in LAYERS)
+
+
+def endpoints_up_to(final_endpoint: str) -> Tuple[str, ...]:
+  """The endpoints the network computes up to and including `final_endpoint`.
+
+  Args:
+    final_endpoint: One of `VALID_ENDPOINTS`.
+
+  Returns:
+    `VALID_ENDPOINTS` from the first through `final_endpoint`.
+
+  Raises:
+    ValueError: If `final_endpoint` is not an endpoint.
+  """
+  if final_endpoint not in LAYERS_BY_NAME:
+    raise ValueError(f'Unknown final endpoint {final_endpoint!r}; choose one '
+                     f'of {", ".join(VALID_ENDPOINTS)}.')
+  return VALID_ENDPOINTS[:VALID_ENDPOINTS.index(final_endpoint) + 1]
+
+
 # Endpoints before the head, whose activations are features.
-FEATURE_ENDPOINTS = VALID_ENDPOINTS[:VALID_ENDPOINTS.index('Logits')]
+FEATURE_ENDPOINTS = endpoints_up_to('Mixed_5c')
+# The classes of the two Kinetics label sets the checkpoints were trained on.
+KINETICS_400_CLASSES = 400
+KINETICS_600_CLASSES = 600
 
 # Views of the table by kind, for the code that builds or walks the network.
 # Stem convolutions: endpoint -> (output channels, kernel, stride).

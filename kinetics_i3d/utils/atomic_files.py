@@ -226,6 +226,28 @@ def nearest_existing(path: str) -> str:
   return existing
 
 
+def existing_output_message(path: str, flag: Optional[str] = None) -> str:
+  """The one message for an output that exists and may not be replaced."""
+  where = f'{flag}={path}' if flag else path
+  return f'{where} exists; pass --overwrite to replace it.'
+
+
+def refuse_existing(path: str, overwrite: bool,
+                    flag: Optional[str] = None) -> None:
+  """Refuses to replace an existing output unless `overwrite`.
+
+  Args:
+    path: The output file or folder.
+    overwrite: Whether replacing it is allowed.
+    flag: The flag that named `path`, for the message.
+
+  Raises:
+    FileExistsError: If `path` exists and `overwrite` is False.
+  """
+  if not overwrite and os.path.lexists(path):
+    raise FileExistsError(existing_output_message(path, flag))
+
+
 def write_problem(path: str, folder: bool = False) -> Optional[str]:
   """Why `path` could not be written (made first if absent), or None.
 

@@ -185,5 +185,20 @@ class FileChecksTest(absltest.TestCase):
                      hashlib.sha256(data).hexdigest())
 
 
+class RefuseExistingTest(absltest.TestCase):
+
+  def test_existing_output_is_refused_with_the_flag(self):
+    folder = tempfile.mkdtemp()
+    self.addCleanup(shutil.rmtree, folder)
+    path = os.path.join(folder, 'refused.txt')
+    atomic_files.refuse_existing(path, overwrite=False)  # Absent: fine.
+    atomic_files.write_text(path, 'x')
+    with self.assertRaisesRegex(FileExistsError,
+                                r'^--output=.*refused\.txt exists; pass '
+                                r'--overwrite to replace it\.$'):
+      atomic_files.refuse_existing(path, overwrite=False, flag='--output')
+    atomic_files.refuse_existing(path, overwrite=True)
+
+
 if __name__ == '__main__':
   absltest.main()
