@@ -51,6 +51,7 @@ from kinetics_i3d.inference import chunked
 from kinetics_i3d.inference import report
 from kinetics_i3d.utils import atomic_files
 from kinetics_i3d.video import decode
+from kinetics_i3d.video import sample_arrays
 from kinetics_i3d.video import samples
 from kinetics_i3d.weights import checkpoints
 from kinetics_i3d.weights import release
@@ -214,23 +215,11 @@ def load_sample(path: str, stream: str, flag: str,
             ' Make one with i3d-preprocess')
     raise MissingInputError(f'{flag}: sample {path} not found.{hint}, or '
                             'classify a video with --video=PATH.')
-  try:
-    clip = np.load(path, mmap_mode='r', allow_pickle=False)
-  except (ValueError, OSError, EOFError):  # EOFError: an empty file.
-    raise ValueError(f'{flag}: {path} is not a readable .npy array (empty, '
-                     'truncated or another format).') from None
-  channels = streams.CHANNELS[stream]
-  if (clip.ndim != 5 or clip.shape[0] != 1 or clip.shape[4] != channels or
-      not np.issubdtype(clip.dtype, np.floating)):
-    raise ValueError(
-        f'{flag}: {path} holds a {clip.dtype} array of shape {clip.shape}; '
-        f'expected float [1, T, 224, 224, {channels}] in [-1, 1] ({stream}).')
-  if clip.shape[1] < i3d.min_num_frames():
-    # Checked before any checkpoint is loaded.
-    raise ValueError(
-        f'{flag}: {path} has {clip.shape[1]} frames; the logits need at '
-        f'least {i3d.min_num_frames()} (preprocess a longer clip).')
-  return clip
+  # Checked before any checkpoint is loaded.
+  clip = sample_arrays.load(path, stream, flag, batched=True,
+                            frame_size=streams.CROP,
+                            min_frames=i3d.min_num_frames())
+  return clip[None]
 
 
 def evaluate(eval_type: str,
