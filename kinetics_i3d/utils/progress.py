@@ -11,6 +11,10 @@ logs nothing. The rate and time left are measured from the first finished
 item on: the first one also pays one-off costs (loading, XLA compilation)
 that the others do not, so no time left is estimated before a second.
 
+Downloads count bytes (`unit=BYTES`, shown in KiB and MiB), start from what
+an earlier run left (`initial`) and log a line at each tenth of the file
+(`log_lines=10`) rather than every few seconds.
+
   with progress.Progress('TV-L1 flow', total=num_pairs, unit='pair',
                          bar=sys.stderr.isatty()) as report:
     for pair in pairs:
@@ -112,7 +116,7 @@ class Progress:
     self._bar.set_postfix_str(note, refresh=False)
 
   def update(self, n: int = 1) -> None:
-    """Records `n` more finished items; logs if the interval has passed."""
+    """Records `n` more finished items; logs if a line is due."""
     self._count += n
     self._bar.update(n)
     now = self._clock()
