@@ -100,6 +100,7 @@ _FROM_PIN_TABLE = {
 
 
 def __getattr__(name: str) -> Any:
+  """`NAMES` and `CHECKPOINT_NAMES`, from `release_pins.deepmind_pins()`."""
   if name in _FROM_PIN_TABLE:
     return _FROM_PIN_TABLE[name](release_pins.deepmind_pins())
   raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
