@@ -76,6 +76,39 @@ class ProgressTest(absltest.TestCase):
           report.update()
     self.assertEqual(report.count, 5)
 
+  def test_bytes_resumed_with_a_line_per_tenth(self):
+    clock = FakeClock()
+    mib = 1 << 20
+    with self.assertLogs(level='INFO') as logs:
+      with progress.Progress('model.ckpt.data', total=10 * mib,
+                             unit=progress.BYTES, initial=3 * mib,
+                             log_lines=10, clock=clock) as report:
+        for _ in range(14):
+          clock.now += 1  # 512 KiB per second.
+          report.update(mib // 2)
+    messages = [r.getMessage() for r in logs.records]
+    # The 3 MiB of the earlier run are not counted in the rate.
+    self.assertEqual(messages, [
+        'model.ckpt.data: 4.0 MiB/10.0 MiB (40%), 512.0 KiB/s, about 12 s '
+        'left.',
+        'model.ckpt.data: 5.0 MiB/10.0 MiB (50%), 512.0 KiB/s, about 10 s '
+        'left.',
+        'model.ckpt.data: 6.0 MiB/10.0 MiB (60%), 512.0 KiB/s, about 8 s '
+        'left.',
+        'model.ckpt.data: 7.0 MiB/10.0 MiB (70%), 512.0 KiB/s, about 6 s '
+        'left.',
+        'model.ckpt.data: 8.0 MiB/10.0 MiB (80%), 512.0 KiB/s, about 4 s '
+        'left.',
+        'model.ckpt.data: 9.0 MiB/10.0 MiB (90%), 512.0 KiB/s, about 2 s '
+        'left.',
+        'model.ckpt.data: 10.0 MiB/10.0 MiB (100%), 512.0 KiB/s.',
+        'model.ckpt.data: done, 10.0 MiB in 14 s.'])
+
+  def test_binary_size(self):
+    self.assertEqual(progress.binary_size(512), '0.5 KiB')
+    self.assertEqual(progress.binary_size((1 << 20) - 1), '1024.0 KiB')
+    self.assertEqual(progress.binary_size(48.5 * (1 << 20)), '48.5 MiB')
+
 
 if __name__ == '__main__':
   absltest.main()

