@@ -25,6 +25,8 @@ import cv2
 import numpy as np
 
 from kinetics_i3d import paths
+from kinetics_i3d.flow import tvl1_params
+from kinetics_i3d.flow import tvl1_resize
 from kinetics_i3d.flow import tvl1_tf
 from kinetics_i3d.flow import tvl1_tf_worker
 
@@ -45,8 +47,8 @@ def _pair():
 
 
 def _spec():
-  return tvl1_tf_worker._spec(tvl1_tf.DEFAULT_PARAMS.to_dict(), _H, _W,
-                              tvl1_tf.resize_arithmetic())
+  return tvl1_tf_worker._spec(tvl1_params.DEFAULT_PARAMS.to_dict(), _H, _W,
+                              tvl1_resize.resize_arithmetic())
 
 
 def _cache_files(folder):
@@ -186,15 +188,17 @@ class CallerProcessTest(absltest.TestCase):
     script = '\n'.join([
         'import json, os',
         'before = os.environ.get("XLA_FLAGS")',
-        'from kinetics_i3d.flow import backends, tvl1_opencv, tvl1_tf',
-        'from kinetics_i3d.flow import tvl1_tf_worker',
+        'from kinetics_i3d.flow import backends, frame_checks, tvl1_float32',
+        'from kinetics_i3d.flow import tvl1_opencv, tvl1_params, tvl1_programs',
+        'from kinetics_i3d.flow import tvl1_remap, tvl1_resize, tvl1_solver',
+        'from kinetics_i3d.flow import tvl1_stencils, tvl1_tf, tvl1_tf_worker',
         'imported = os.environ.get("XLA_FLAGS")',
         'import numpy as np',
         'a = np.zeros((1, 24, 32), np.uint8)',
         'b = np.zeros((1, 24, 32), np.uint8); b[0, 10:14, 10:14] = 200',
         'tvl1_tf.compute_flow_batch(a, b)',
         'print(json.dumps([before, imported, os.environ.get("XLA_FLAGS"),',
-        '                  tvl1_tf.xla_keeps_float_rounding()]))',
+        '                  tvl1_programs.xla_keeps_float_rounding()]))',
     ])
     env = {k: v for k, v in os.environ.items() if k != 'XLA_FLAGS'}
     env['PYTHONPATH'] = paths.PROJECT_DIR
