@@ -1,8 +1,8 @@
 """Tests of tvl1_programs: compiled programs, batches and devices.
 
 (The TensorFlow TV-L1 of I3D's flow stream: Carreira & Zisserman, "Quo
-Vadis, Action Recognition?", CVPR 2017.) A batch gives every pair exactly
-the flow it gets alone, a GPU's batches are split at MAX_PAIRS_PER_CALL,
+Vadis, Action Recognition?", CVPR 2017.) A GPU's batches are split at
+MAX_PAIRS_PER_CALL and give every pair exactly the flow it gets alone,
 XLA's iterations equal the plain kernels', and running out of device memory
 names a smaller batch.
 """
@@ -32,22 +32,12 @@ class ProgramsTest(tf.test.TestCase):
     same = np.array_equal(fused(a, b, c).numpy(), a * b + c)
     self.assertEqual(tvl1_programs.xla_keeps_float_rounding(), same)
 
-  def test_batch_gives_each_pair_its_own_iterations(self):
-    # compute_flow_batch runs pairs one by one on a CPU; the batched graph
-    # (used on a GPU) is called directly here.
-    first, second, ours, _ = tvl1_tf_test.synthetic_batch()
-    batched = tvl1_programs.compiled(
-        tvl1_params.DEFAULT_PARAMS, _H, _W,
-        tvl1_programs.default_jit_compile(),
-        tvl1_resize.resize_arithmetic())(
-            tf.constant(first, tf.float32),
-            tf.constant(second, tf.float32)).numpy()
-    self.assertAllEqual(batched, ours)
-
-  def test_gpu_batches_are_split_at_max_pairs_per_call(self):
+  def test_gpu_batches_are_split_and_give_each_pair_its_iterations(self):
     # With a GPU the pairs go to the batched graph in chunks of at most
     # MAX_PAIRS_PER_CALL (remap_cubic's int32 indices rely on it); the
-    # GPU is faked, so the chunks run on this CPU.
+    # GPU is faked, so the chunks run on this CPU. A chunk of 3 pairs gives
+    # each its own iterations: the flow each gets alone (on a CPU
+    # compute_flow_batch ran them one per call).
     first, second, ours, _ = tvl1_tf_test.synthetic_batch()
     jit = tvl1_programs.default_jit_compile()
     compiled = tvl1_programs.compiled
@@ -62,11 +52,11 @@ class ProgramsTest(tf.test.TestCase):
       return run
 
     gpu = lambda kind: ['GPU:0'] if kind == 'GPU' else []
-    with mock.patch.object(tvl1_remap, 'MAX_PAIRS_PER_CALL', 2), \
+    with mock.patch.object(tvl1_remap, 'MAX_PAIRS_PER_CALL', 3), \
          mock.patch.object(tvl1_programs, 'compiled', recording), \
          mock.patch.object(tf.config, 'list_logical_devices', gpu):
       flow = tvl1_tf.compute_flow_batch(first, second, jit_compile=jit)
-    self.assertEqual(sizes, [2] * (len(first) // 2) + [1] * (len(first) % 2))
+    self.assertEqual(sizes, [3, 1])
     self.assertAllEqual(flow, ours)
 
   def test_xla_iterations_equal_plain_kernels(self):
