@@ -36,7 +36,7 @@ FLAG_NAME = 'flow_backend'
 def _tvl1_tf():
   """The TensorFlow backend's module, imported on first use.
 
-  Imported here rather than at the top: it loads TensorFlow (seconds of
+  Imported here rather than at the top: it loads TensorFlow (a slow
   start-up) that the OpenCV path never needs, and a problem in it must only
   break the 'tf' backend.
 
@@ -62,7 +62,7 @@ def gpu_visible() -> bool:
   """Whether TensorFlow sees a GPU.
 
   On Linux without GPU device files the answer is no without loading
-  TensorFlow (seconds of start-up a CPU-only flow run never needs).
+  TensorFlow (a start-up a CPU-only flow run never needs).
   """
   if ('tensorflow' not in sys.modules and sys.platform.startswith('linux')
       and not _gpu_device_files()):
@@ -76,8 +76,8 @@ def default_backend() -> str:
 
   On a CPU whose OpenCV kernels `tvl1_tf` reproduces bit for bit
   (`tvl1_opencv.tf_reproduces_kernels()`: AVX2 + FMA3, no AVX-512) the TF
-  backend is the faster of the two (1.2-1.4x OpenCV's pairs/s on the same
-  cores; benchmarks/flow_benchmark.py, README "Optical flow"). On other CPUs
+  backend is the faster of the two on the same cores
+  (benchmarks/flow_benchmark.py; README "Optical flow"). On other CPUs
   OpenCV, the reference, stays the default: there neither the speed nor the
   exactness of the TF backend was measured.
 
@@ -209,5 +209,5 @@ def define_flag(flag_values: flags.FlagValues = flags.FLAGS
       'DualTVL1, one frame pair per process) or tf (the same algorithm in '
       'TensorFlow, batched; fast on a GPU). Default: tf when TensorFlow sees '
       'a GPU or the CPU has AVX2 and FMA without AVX-512 (there tf matches '
-      'OpenCV bit for bit and is faster), else opencv. The choice and its parameters are recorded with '
-      'the outputs.', flag_values=flag_values)
+      'OpenCV bit for bit and is faster), else opencv. The choice and its '
+      'parameters are recorded with the outputs.', flag_values=flag_values)

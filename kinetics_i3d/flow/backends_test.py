@@ -3,7 +3,7 @@
 (I3D's flow stream: Carreira & Zisserman, "Quo Vadis, Action Recognition?",
 CVPR 2017.) The OpenCV backend is checked against OpenCV called directly; the
 TensorFlow backend's dispatch against a stand-in module (its numbers are
-tvl1_tf_test.py's business, and compiling it takes a minute on a CPU).
+tvl1_tf_test.py's business, and compiling it is slow on a CPU).
 """
 
 import json

@@ -23,10 +23,10 @@ consecutive frames at 25 fps. Google's released pipeline (MediaPipe's
 `COLOR_RGB2GRAY`, from frame t to frame t + 1; this module does the same with
 `cv2.optflow.DualTVL1OpticalFlow_create()`.
 
-TV-L1 costs 0.2 to 2.5 s per 256-pixel frame pair on one core, so pairs run
-in worker processes, at most 2 per worker in flight. `identity()` names the
-algorithm, its parameters and the OpenCV version, for records of how a flow
-was made (`kinetics_i3d.flow.backends`).
+TV-L1 is slow (README "Optical flow" gives its cost per frame pair), so
+pairs run in worker processes, at most 2 per worker in flight. `identity()`
+names the algorithm, its parameters and the OpenCV version, for records of
+how a flow was made (`kinetics_i3d.flow.backends`).
 """
 
 import collections
@@ -39,6 +39,7 @@ from absl import logging
 import cv2
 import numpy as np
 
+from kinetics_i3d.flow import frame_checks
 
 NAME = 'tvl1'
 BACKEND = 'opencv'
@@ -54,7 +55,7 @@ def parameters() -> Dict[str, Any]:
   """The parameters OpenCV's DualTVL1 runs with, read from a fresh object.
 
   Returns:
-    {name: value} under the names `tvl1_tf.TVL1Params.to_dict` uses: tau,
+    {name: value} under the names `tvl1_params.TVL1Params.to_dict` uses: tau,
     lambda, theta, nscales, warps, epsilon, inner_iterations,
     outer_iterations, scale_step, gamma, median_filtering, use_initial_flow.
   """
@@ -139,21 +140,6 @@ def default_num_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def _as_gray(frame: np.ndarray) -> np.ndarray:
-  frame = np.asarray(frame)
-  if frame.dtype != np.uint8:
-    raise ValueError(f'Flow frames must be uint8, got {frame.dtype}.')
-  if frame.ndim == 3 and frame.shape[-1] == 3:
-    return cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
-  if frame.ndim == 3 and frame.shape[-1] == 1:
-    return np.ascontiguousarray(frame[..., 0])
-  if frame.ndim != 2:
-    raise ValueError(
-        f'Flow frames must be gray [H, W] or RGB [H, W, 3], got '
-        f'{frame.shape}.')
-  return np.ascontiguousarray(frame)
-
-
 class _Pool:
   """TV-L1 in `workers` processes, or in this process for one worker."""
 
@@ -232,13 +218,13 @@ def iter_tvl1_flow(frames: Iterable[np.ndarray],
   first = next(iterator, None)
   if first is None:
     return
-  previous = _as_gray(first)
+  previous = frame_checks.gray_frame(first, 'frames[0]')
   pool = _Pool(workers)
   # Each entry: a finished flow, or (frame pair, future) for a running one.
   pending: Deque[Any] = collections.deque()
   try:
-    for frame in iterator:
-      current = _as_gray(frame)
+    for t, frame in enumerate(iterator, 1):
+      current = frame_checks.gray_frame(frame, f'frames[{t}]')
       if current.shape != previous.shape:
         raise ValueError(
             f'Flow frames must all have one size: {previous.shape} then '

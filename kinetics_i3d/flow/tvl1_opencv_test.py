@@ -70,7 +70,8 @@ class FlowTest(parameterized.TestCase):
       ('float', np.zeros((2, 8, 8), np.float32), 'must be uint8'),
       ('sizes', [np.zeros((8, 8), np.uint8), np.zeros((8, 9), np.uint8)],
        'one size'),
-      ('channels', np.zeros((2, 8, 8, 2), np.uint8), r'gray \[H, W\] or RGB'),
+      ('channels', np.zeros((2, 8, 8, 2), np.uint8),
+       r'grey \[H, W\] or RGB'),
   )
   def test_bad_frames(self, frames, message):
     with self.assertRaisesRegex(ValueError, message):

@@ -18,8 +18,8 @@ compilation cache (TF_XLA_FLAGS `--tf_xla_persistent_cache_directory`) finds
 the compiled loops a previous process wrote: from the second process on a
 new worker loads them instead of compiling. The cache folder is
 `paths.xla_cache_dir()/<program version>`, the version naming everything
-that changes the compiled code (TensorFlow's version, the source of
-`tvl1_tf` and of this module, the ISA flag, the CPU's features). XLA writes
+that changes the compiled code (TensorFlow's version, the source of the TF
+TV-L1's modules, the ISA flag, the CPU's features). XLA writes
 each entry to a temporary file and renames it into place, and checks a
 loaded entry against the program it compiled, so concurrent processes share
 the folder safely.
@@ -46,12 +46,16 @@ from absl import logging
 import numpy as np
 
 from kinetics_i3d import paths
+from kinetics_i3d.flow import tvl1_params
 
 # XLA's CPU compiler contracts a * b + c into FMA instructions when the CPU
 # has them, which changes float32 rounding; AVX has no FMA.
 XLA_ISA_FLAG = '--xla_cpu_max_isa=AVX'
 CACHE_FLAG = '--tf_xla_persistent_cache_directory'
-_SOURCES = ('tvl1_tf.py', 'tvl1_tf_worker.py')
+# The modules whose source shapes the compiled program (and this one).
+_SOURCES = ('tvl1_float32.py', 'tvl1_params.py', 'tvl1_programs.py',
+            'tvl1_remap.py', 'tvl1_resize.py', 'tvl1_solver.py',
+            'tvl1_stencils.py', 'tvl1_tf.py', 'tvl1_tf_worker.py')
 
 
 class FlowWorkerError(RuntimeError):
@@ -84,8 +88,8 @@ def program_version() -> str:
   """The name of the cache subfolder for this code on this machine.
 
   Returns:
-    'tf<version>-<digest>': the digest covers the sources of `tvl1_tf` and
-    of this module, the ISA flag and the CPU's features.
+    'tf<version>-<digest>': the digest covers the sources of the TF TV-L1's
+    modules (`_SOURCES`), the ISA flag and the CPU's features.
   """
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   digest = hashlib.sha256()
@@ -322,7 +326,7 @@ def worker(params: Dict[str, Any], height: int, width: int,
     params: `TVL1Params.to_dict()`.
     height: Frame height.
     width: Frame width.
-    resize: `tvl1_tf.resize_arithmetic()` of the caller's OpenCV.
+    resize: `tvl1_resize.resize_arithmetic()` of the caller's OpenCV.
 
   Returns:
     The program's running `FlowWorker`.
@@ -349,18 +353,18 @@ def close_all() -> None:
 def _serve(spec: Dict[str, Any], requests: BinaryIO,
            replies: BinaryIO) -> None:
   """The worker's loop: a pair of arrays in, a header and a flow out."""
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  from kinetics_i3d.flow import tvl1_tf  # pylint: disable=g-import-not-at-top
-  # Grappler's rewrites of the loops' graph took half of a warm start (the
+  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf
+  from kinetics_i3d.flow import tvl1_programs
+  # pylint: enable=g-import-not-at-top
+  # Grappler's rewrites of the loops' graph only slow a warm start (the
   # program is already in its final form); this process runs nothing else.
   tf.config.optimizer.set_experimental_options(
       {'disable_meta_optimizer': True})
-  params = dict(spec['params'])
-  params['lambda_'] = params.pop('lambda')
   try:
-    program = tvl1_tf.WorkerProgram(tvl1_tf.TVL1Params(**params),
-                                    spec['height'], spec['width'],
-                                    spec['resize'])
+    program = tvl1_programs.WorkerProgram(
+        tvl1_params.TVL1Params.from_dict(spec['params']), spec['height'],
+        spec['width'], spec['resize'])
     program.warm_up()
   except Exception as e:  # pylint: disable=broad-except
     failure = e  # Reported for each request, as the request's error.

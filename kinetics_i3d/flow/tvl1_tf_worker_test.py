@@ -4,10 +4,11 @@ The flow of I3D's flow stream (Carreira & Zisserman, CVPR 2017) is computed
 on a CPU in a worker process whose XLA flags keep OpenCV's float32 rounding;
 the calling process keeps its own. Checked here: the worker's flow equals the
 plain TensorFlow kernels' (no XLA) computed in this process, importing the
-flow modules leaves XLA_FLAGS alone, a second worker loads what the first
-compiled from the persistent cache, a killed worker is replaced, a worker
-that cannot run gives a one-line error, and the pipe carries plain arrays
-only. Small frames (24x32: two pyramid levels) keep the compilations short.
+flow modules changes no environment variable (XLA_FLAGS included), a second
+worker loads what the first compiled from the persistent cache, a killed
+worker is replaced, a worker that cannot run gives a one-line error, and the
+pipe carries plain arrays only. Small frames (24x32: two pyramid levels)
+keep the compilations short.
 """
 
 import io
@@ -25,6 +26,8 @@ import cv2
 import numpy as np
 
 from kinetics_i3d import paths
+from kinetics_i3d.flow import tvl1_params
+from kinetics_i3d.flow import tvl1_resize
 from kinetics_i3d.flow import tvl1_tf
 from kinetics_i3d.flow import tvl1_tf_worker
 
@@ -45,8 +48,8 @@ def _pair():
 
 
 def _spec():
-  return tvl1_tf_worker._spec(tvl1_tf.DEFAULT_PARAMS.to_dict(), _H, _W,
-                              tvl1_tf.resize_arithmetic())
+  return tvl1_tf_worker._spec(tvl1_params.DEFAULT_PARAMS.to_dict(), _H, _W,
+                              tvl1_resize.resize_arithmetic())
 
 
 def _cache_files(folder):
@@ -69,11 +72,12 @@ class WorkerTest(absltest.TestCase):
                                   lambda: cls.cache)
     cls.patch.start()
     cls.first, cls.second = _pair()
+    # The first worker on an empty cache compiles and fills it; it starts
+    # at once and warms up while this process computes its reference.
+    worker = tvl1_tf_worker.FlowWorker(_spec())
     # Plain TensorFlow kernels in this process: no XLA, so no flag needed.
     cls.plain = tvl1_tf.compute_flow_batch(cls.first, cls.second,
                                            jit_compile=False)
-    # The first worker on an empty cache compiles and fills it.
-    worker = tvl1_tf_worker.FlowWorker(_spec())
     try:
       cls.cold = worker.compute(cls.first, cls.second)
       cls.cold_jit = worker.jit_compile
@@ -139,6 +143,46 @@ class WorkerTest(absltest.TestCase):
         r'--flow_backend=opencv\.$'):
       worker.compute(self.first, self.second)
 
+  def test_flow_modules_leave_the_callers_environment(self):
+    # In a fresh process: importing the flow modules changes no environment
+    # variable, computing flow through a worker leaves XLA_FLAGS as they
+    # were, and this process's XLA still contracts multiply-adds where the
+    # CPU has FMA. The worker loads this class's compiled program.
+    script = '\n'.join([
+        'import json, os, sys',
+        'before = os.environ.get("XLA_FLAGS")',
+        'import cv2, numpy as np, tensorflow  # They set variables of theirs.',
+        'environ = dict(os.environ)',
+        'from kinetics_i3d.flow import backends, frame_checks, tvl1_float32',
+        'from kinetics_i3d.flow import tvl1_opencv, tvl1_params, tvl1_programs',
+        'from kinetics_i3d.flow import tvl1_remap, tvl1_resize, tvl1_solver',
+        'from kinetics_i3d.flow import tvl1_stencils, tvl1_tf, tvl1_tf_worker',
+        'changed = sorted(k for k in set(environ) | set(os.environ)',
+        '                 if environ.get(k) != os.environ.get(k))',
+        'imported = os.environ.get("XLA_FLAGS")',
+        'tvl1_tf_worker.cache_dir = lambda: sys.argv[1]',
+        'a = np.zeros((1, 24, 32), np.uint8)',
+        'b = np.zeros((1, 24, 32), np.uint8); b[0, 10:14, 10:14] = 200',
+        'tvl1_tf.compute_flow_batch(a, b)',
+        'print(json.dumps([before, imported, changed,',
+        '                  os.environ.get("XLA_FLAGS"),',
+        '                  tvl1_programs.xla_keeps_float_rounding()]))',
+    ])
+    env = {k: v for k, v in os.environ.items() if k != 'XLA_FLAGS'}
+    env['PYTHONPATH'] = paths.PROJECT_DIR
+    result = subprocess.run([sys.executable, '-c', script, self.cache],
+                            env=env, capture_output=True, text=True,
+                            check=False)
+    self.assertEqual(result.returncode, 0, result.stderr[-2000:])
+    before, imported, changed, after, keeps = json.loads(
+        result.stdout.strip().splitlines()[-1])
+    self.assertIsNone(before)
+    self.assertIsNone(imported)
+    self.assertEqual(changed, [])
+    self.assertIsNone(after)
+    has_fma = cv2.checkHardwareSupport(12)  # CV_CPU_FMA3
+    self.assertEqual(keeps, not has_fma)
+
 
 class ProtocolTest(absltest.TestCase):
 
@@ -175,39 +219,6 @@ class ProtocolTest(absltest.TestCase):
     self.assertEqual(env['PATH'], '/bin')
     self.assertNotIn('TF_XLA_FLAGS',
                      tvl1_tf_worker.worker_environment(base, None))
-
-
-class CallerProcessTest(absltest.TestCase):
-
-  def test_flow_modules_leave_the_callers_xla_flags(self):
-    # In a fresh process: importing the flow modules and computing flow
-    # through a worker leave XLA_FLAGS as they were, and this process's XLA
-    # still contracts multiply-adds where the CPU has FMA.
-    script = '\n'.join([
-        'import json, os',
-        'before = os.environ.get("XLA_FLAGS")',
-        'from kinetics_i3d.flow import backends, tvl1_opencv, tvl1_tf',
-        'from kinetics_i3d.flow import tvl1_tf_worker',
-        'imported = os.environ.get("XLA_FLAGS")',
-        'import numpy as np',
-        'a = np.zeros((1, 24, 32), np.uint8)',
-        'b = np.zeros((1, 24, 32), np.uint8); b[0, 10:14, 10:14] = 200',
-        'tvl1_tf.compute_flow_batch(a, b)',
-        'print(json.dumps([before, imported, os.environ.get("XLA_FLAGS"),',
-        '                  tvl1_tf.xla_keeps_float_rounding()]))',
-    ])
-    env = {k: v for k, v in os.environ.items() if k != 'XLA_FLAGS'}
-    env['PYTHONPATH'] = paths.PROJECT_DIR
-    result = subprocess.run([sys.executable, '-c', script], env=env,
-                            capture_output=True, text=True, check=False)
-    self.assertEqual(result.returncode, 0, result.stderr[-2000:])
-    before, imported, after, keeps = json.loads(
-        result.stdout.strip().splitlines()[-1])
-    self.assertIsNone(before)
-    self.assertIsNone(imported)
-    self.assertIsNone(after)
-    has_fma = cv2.checkHardwareSupport(12)  # CV_CPU_FMA3
-    self.assertEqual(keeps, not has_fma)
 
 
 if __name__ == '__main__':
