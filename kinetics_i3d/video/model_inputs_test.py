@@ -28,6 +28,11 @@ make_bad_input = decode_test.make_bad_input
 texture = decode_test.texture
 TempDirTestCase = decode_test.TempDirTestCase
 
+# Tests whose point is not the paper's sizes run TV-L1 on small frames: the
+# smaller side resized to 64, crops of 48.
+_SMALL = 64
+_SMALL_CROP = 48
+
 
 class VideoToModelInputsTest(TempDirTestCase):
 
@@ -46,15 +51,16 @@ class VideoToModelInputsTest(TempDirTestCase):
                                np.arange(4) * 10 / 255 * 2 - 1, atol=1e-6)
 
   def test_both_streams_align_and_drop_last_rgb_frame(self):
-    frames = [gray_to_rgb(texture(t, 0, 96, 128)) for t in range(3)]
+    frames = [gray_to_rgb(texture(t, 0, 48, 64)) for t in range(3)]
     path = encode(self.path('clip.mkv'), frames, 25, codec='ffv1')
-    rgb_only = model_inputs.video_to_model_inputs(path, streams=('rgb',))['rgb']
-    both = model_inputs.video_to_model_inputs(path, num_workers=1)
-    flow_only = model_inputs.video_to_model_inputs(path, streams=('flow',),
-                                                 num_workers=1)['flow']
-    self.assertEqual(rgb_only.shape, (1, 3, 224, 224, 3))
-    self.assertEqual(both['rgb'].shape, (1, 2, 224, 224, 3))
-    self.assertEqual(both['flow'].shape, (1, 2, 224, 224, 2))
+    inputs = lambda **kwargs: model_inputs.video_to_model_inputs(
+        path, resize=_SMALL, crop_size=_SMALL_CROP, num_workers=1, **kwargs)
+    rgb_only = inputs(streams=('rgb',))['rgb']
+    both = inputs()
+    flow_only = inputs(streams=('flow',))['flow']
+    self.assertEqual(rgb_only.shape, (1, 3, _SMALL_CROP, _SMALL_CROP, 3))
+    self.assertEqual(both['rgb'].shape, (1, 2, _SMALL_CROP, _SMALL_CROP, 3))
+    self.assertEqual(both['flow'].shape, (1, 2, _SMALL_CROP, _SMALL_CROP, 2))
     np.testing.assert_array_equal(both['rgb'], rgb_only[:, :2])
     np.testing.assert_array_equal(both['flow'], flow_only)
     self.assertLessEqual(np.abs(both['flow']).max(), 1.0)
@@ -62,33 +68,37 @@ class VideoToModelInputsTest(TempDirTestCase):
   def test_random_crop_is_shared_by_both_streams(self):
     # Colour frames: the flow must come from RGB->gray (not BGR->gray).
     frames = []
+    # Frames at the resize size (64 x 96), so the crop is taken from them.
     for t in range(2):
-      red = texture(0.5 * t, 0.25 * t)
-      green = 255 - texture(1.0 + 0.5 * t, 0.25 * t)
+      red = texture(0.5 * t, 0.25 * t, _SMALL, 96)
+      green = 255 - texture(1.0 + 0.5 * t, 0.25 * t, _SMALL, 96)
       frames.append(np.stack([red, green, np.full_like(red, 40)], axis=-1))
     path = encode(self.path('clip.mkv'), frames, 25, codec='ffv1')
     inputs = model_inputs.video_to_model_inputs(
-        path, crop=np.random.default_rng(7), num_workers=1,
-        flow_backend='opencv')
+        path, crop=np.random.default_rng(7), resize=_SMALL,
+        crop_size=_SMALL_CROP, num_workers=1, flow_backend='opencv')
     rgb = inputs['rgb'][0, 0]
     expected_rgb = frames[0] / 255 * 2 - 1
-    matches = [(y, x) for y in range(33) for x in range(97)
-               if np.allclose(expected_rgb[y:y + 224, x:x + 224], rgb,
+    size = _SMALL_CROP
+    matches = [(y, x) for y in range(_SMALL - size + 1)
+               for x in range(96 - size + 1)
+               if np.allclose(expected_rgb[y:y + size, x:x + size], rgb,
                               atol=1e-6)]
     self.assertLen(matches, 1)
     y, x = matches[0]
     gray = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]
     full = cv2.optflow.DualTVL1OpticalFlow_create().calc(gray[0], gray[1],
                                                          None)
-    expected_flow = np.clip(full[y:y + 224, x:x + 224], -20, 20) / 20
+    expected_flow = np.clip(full[y:y + size, x:x + size], -20, 20) / 20
     np.testing.assert_allclose(inputs['flow'][0, 0], expected_flow, rtol=0,
                                atol=1e-6)
 
   def test_quantized_flow_lies_on_the_levels(self):
-    frames = [gray_to_rgb(texture(0.3 * t, 0.0, 96, 128)) for t in range(2)]
+    frames = [gray_to_rgb(texture(0.3 * t, 0.0, 48, 64)) for t in range(2)]
     path = encode(self.path('clip.mkv'), frames, 25, codec='ffv1')
     flow = model_inputs.video_to_model_inputs(
-        path, streams=('flow',), quantize=True, num_workers=1)['flow']
+        path, streams=('flow',), quantize=True, resize=_SMALL,
+        crop_size=_SMALL_CROP, num_workers=1)['flow']
     levels = (flow * 20 / 40 + 0.5) * 255
     np.testing.assert_allclose(levels, np.rint(levels), atol=1e-3)
 
@@ -107,9 +117,10 @@ class VideoToModelInputsTest(TempDirTestCase):
     frames = [f for f, _ in decode.iter_video_frames(path)]
     self.assertEqual([f.shape for f in frames], [(48, 64, 3)] * 2 +
                      [(72, 128, 3)] * 2)
-    inputs = model_inputs.video_to_model_inputs(path, num_workers=1)
-    self.assertEqual(inputs['rgb'].shape, (1, 3, 224, 224, 3))
-    self.assertEqual(inputs['flow'].shape, (1, 3, 224, 224, 2))
+    inputs = model_inputs.video_to_model_inputs(
+        path, resize=_SMALL, crop_size=_SMALL_CROP, num_workers=1)
+    self.assertEqual(inputs['rgb'].shape, (1, 3, _SMALL_CROP, _SMALL_CROP, 3))
+    self.assertEqual(inputs['flow'].shape, (1, 3, _SMALL_CROP, _SMALL_CROP, 2))
 
   def test_flow_needs_two_frames(self):
     path = encode(self.path('one.mkv'), [index_frame(0)], 25, codec='ffv1')
@@ -183,7 +194,8 @@ class FlowBackendTest(TempDirTestCase):
     with mock.patch.object(backends, 'default_backend',
                            return_value='opencv') as default:
       model_inputs.video_to_model_inputs(path, streams=('flow',),
-                                       num_workers=1)
+                                         resize=_SMALL, crop_size=_SMALL_CROP,
+                                         num_workers=1)
     default.assert_called_once()
 
   def test_unknown_backend(self):
@@ -199,8 +211,9 @@ class ProgressTest(TempDirTestCase):
     # A log line for every frame, as if each took longer than the interval.
     with mock.patch.object(progress, 'LOG_EVERY_S', 0.0):
       with self.assertLogs(level='INFO') as logs:
-        model_inputs.video_to_model_inputs(path, num_workers=1,
-                                         flow_backend='opencv', progress=False)
+        model_inputs.video_to_model_inputs(
+            path, resize=_SMALL, crop_size=_SMALL_CROP, num_workers=1,
+            flow_backend='opencv', progress=False)
     messages = [r.getMessage() for r in logs.records]
     prefix = f'TV-L1 flow (opencv) of {path}: '
     self.assertEqual([m[len(prefix):].split(' ')[0] for m in messages

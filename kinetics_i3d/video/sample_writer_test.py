@@ -2,8 +2,8 @@
 
 (Carreira & Zisserman, "Quo Vadis, Action Recognition?", CVPR 2017.)
 
-The tool runs in subprocesses, as a user runs it, started together in two
-rounds (each process pays TensorFlow's start), where the point is what the
+The tool runs in subprocesses, as a user runs it, started together
+(each process pays TensorFlow's start), where the point is what the
 command line does: its flags, exit status, one-line errors and output. The
 library's refusals, failures and warnings are tested in-process, and so is
 the real planets sample (retroMars2018.avi: an animation of planets orbiting
@@ -56,10 +56,17 @@ class CliTest(absltest.TestCase):
     cls.not_a_dir = path('file')
     open(cls.not_a_dir, 'w').close()
     cls.out = {name: path(f'out_{name}')
-               for name in ('moving', 'bad_video', 'backend')}
+               for name in ('moving', 'refused', 'bad_video', 'backend')}
+    # An earlier output the tool must not replace.
+    os.makedirs(cls.out['refused'])
+    cls.earlier = os.path.join(cls.out['refused'], 'moving_rgb.npy')
+    np.save(cls.earlier, np.zeros(3, np.float32))
+    cls.earlier_mtime = os.stat(cls.earlier).st_mtime_ns
     cls.results = tool_runs.run_tools(_TOOL, {
         'write': [f'--video={cls.video}', f'--output_dir={cls.out["moving"]}',
                   '--num_workers=2'],
+        'refused': [f'--video={cls.video}',
+                    f'--output_dir={cls.out["refused"]}', '--streams=rgb'],
         'bad_video': [f'--video={cls.bad_video}',
                       f'--output_dir={cls.out["bad_video"]}'],
         'unwritable': [f'--video={three}',
@@ -68,17 +75,11 @@ class CliTest(absltest.TestCase):
                         '--streams=rgb,depth'],
         'no_video': [f'--output_dir={cls.tmp}'],
         'help': ['--help'],
-    })
-    cls.moving_mtime = os.stat(
-        os.path.join(cls.out['moving'], 'moving_rgb.npy')).st_mtime_ns
-    cls.results.update(tool_runs.run_tools(_TOOL, {
-        'refused': [f'--video={cls.video}',
-                    f'--output_dir={cls.out["moving"]}', '--streams=rgb'],
         'bad_backend': [f'--video={clip}', f'--output_dir={cls.tmp}',
                         '--flow_backend=farneback'],
         'backend': [f'--video={clip}', f'--output_dir={cls.out["backend"]}',
                     '--nogifs', '--flow_backend=opencv', '--num_workers=1'],
-    }))
+    })
 
   def assert_succeeded(self, case):
     result = self.results[case]
@@ -109,8 +110,9 @@ class CliTest(absltest.TestCase):
     self.assertIn('moving_rgb.npy', result.stdout)
 
     self.assert_one_line_error('refused', 'exists; pass --overwrite')
-    self.assertEqual(os.stat(os.path.join(out, 'moving_rgb.npy')).st_mtime_ns,
-                     self.moving_mtime)
+    self.assertEqual(os.stat(self.earlier).st_mtime_ns, self.earlier_mtime)
+    np.testing.assert_array_equal(np.load(self.earlier), np.zeros(3))
+    self.assertEqual(os.listdir(self.out['refused']), ['moving_rgb.npy'])
     sample_writer.preprocess_to_files(
         self.video, out, name='moving', streams=('rgb',), gifs=False,
         overwrite=True)
