@@ -8,7 +8,8 @@ show written into it: the source frame index in flat colours (robust to lossy
 codecs) or a smooth texture translated by a known shift (lossless FFV1). The
 expected values come from the encoding parameters, not from decode.py. The
 helpers here (`encode`, `index_frame`, `texture`, `make_bad_input`, ...) are
-shared with preprocess_test.py and the flow tests.
+shared with the other video tests (model_inputs_test.py,
+sample_writer_test.py, containers_test.py) and the flow tests.
 """
 
 import fractions
