@@ -55,8 +55,6 @@ import dataclasses
 import fractions
 import math
 import numbers
-import os
-import re
 from typing import Iterator, Optional, Tuple
 
 from absl import logging
@@ -65,18 +63,16 @@ import numpy as np
 
 from kinetics_i3d import streams
 from kinetics_i3d.utils import progress as progress_lib
+from kinetics_i3d.video import containers
 
 Fraction = fractions.Fraction
 
-# Tolerance before a decoded stream counts as shorter than its header says.
-_TRUNCATION_SLACK_S = 1.0
-_TRUNCATION_SLACK_FRACTION = 0.1
-# The same for a header's frame count (only warned about).
-_MISSING_FRAMES_SLACK = 2
-
-
-class PreprocessError(ValueError):
-  """A video cannot be decoded or preprocessed; the message names the file."""
+# Opening files and reading their headers (`containers`), from here as the
+# tools have always imported them.
+PreprocessError = containers.PreprocessError
+check_video = containers.check_video
+source_fps = containers.source_fps
+estimate_num_frames = containers.estimate_num_frames
 
 
 @dataclasses.dataclass
@@ -124,125 +120,49 @@ def check_clip_times(path: str, start_time: Optional[float],
   _check_times(path, 1.0, start_time, end_time)
 
 
-def _open_video(path: str) -> Tuple[av.container.InputContainer,
-                                    av.video.stream.VideoStream]:
-  """Opens `path` and returns it with its first video stream."""
-  if not isinstance(path, (str, os.PathLike)):
-    raise PreprocessError(f'{path!r}: a video path must be a string.')
-  path = os.fspath(path)
-  if not os.path.exists(path):
-    raise PreprocessError(f'{path}: no such file.')
-  if os.path.isdir(path):
-    raise PreprocessError(f'{path}: is a directory, not a video file.')
-  if os.path.getsize(path) == 0:
-    raise PreprocessError(f'{path}: the file is empty (0 bytes).')
-  try:
-    container = av.open(path, metadata_errors='ignore')
-  except av.error.FFmpegError as e:
-    reason = getattr(e, 'strerror', None) or str(e)
-    raise PreprocessError(
-        f'{path}: FFmpeg cannot read it as a video ({reason}); the file is '
-        'truncated, corrupt or not a video.') from None
-  if not container.streams.video:
-    kinds = sorted({s.type for s in container.streams}) or ['none']
-    container.close()
-    raise PreprocessError(
-        f'{path}: has no video stream (streams: {", ".join(kinds)}).')
-  stream = container.streams.video[0]
-  stream.thread_type = 'AUTO'  # Frame and slice threads in the decoder.
-  return container, stream
+@dataclasses.dataclass
+class _PacketFailures:
+  count: int = 0
+  first: str = ''
+
+  def add(self, error: av.error.FFmpegError) -> None:
+    self.count += 1
+    self.first = self.first or containers.ffmpeg_reason(error)
 
 
-def check_video(path: str) -> None:
-  """Checks that `path` is a readable video with a video stream.
-
-  Cheap (opens the container, decodes nothing): lets callers refuse a bad
-  file before loading models or creating output folders.
-
-  Args:
-    path: Video file.
-
-  Raises:
-    PreprocessError: If the file is missing, empty, a directory, not a video,
-      or has no video stream.
-  """
-  container, _ = _open_video(path)
-  container.close()
-
-
-def source_fps(path: str) -> Optional[float]:
-  """The frame rate a file declares; None if it declares none or is unreadable.
-
-  Args:
-    path: Video file.
-
-  Returns:
-    The video stream's average frame rate in frames per second, or None.
-  """
-  try:
-    with av.open(path, metadata_errors='ignore') as container:
-      rate = container.streams.video[0].average_rate
-      return float(rate) if rate else None
-  except (av.error.FFmpegError, OSError, IndexError):
-    return None  # Decoding reports the problem.
-
-
-def _nominal_frame_duration(stream) -> Optional[Fraction]:
-  for rate in (stream.average_rate, stream.guessed_rate, stream.base_rate):
-    if rate:
-      return 1 / Fraction(rate)
-  return None
-
-
-def _declared_duration(stream) -> Optional[float]:
-  """The video stream's duration in seconds according to the container."""
-  if stream.duration and stream.time_base:
-    return float(stream.duration * stream.time_base)
-  # Matroska keeps per-track durations as a tag: 'HH:MM:SS.nnnnnnnnn'.
-  tag = (stream.metadata or {}).get('DURATION')
-  match = re.fullmatch(r'(\d+):(\d+):(\d+(?:\.\d*)?)', (tag or '').strip())
-  if match:
-    hours, minutes, seconds = match.groups()
-    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
-  return None
+def _decoded_frames(container, stream,
+                    failures: _PacketFailures) -> Iterator[av.VideoFrame]:
+  """The stream's frames; packets that fail are counted in `failures`."""
+  packets = container.demux(stream)
+  while True:
+    try:
+      packet = next(packets)
+    except StopIteration:
+      return
+    except av.error.FFmpegError as e:  # Unreadable container data.
+      failures.add(e)
+      return
+    try:
+      frames = packet.decode()
+    except av.error.FFmpegError as e:
+      failures.add(e)
+      continue
+    yield from frames
 
 
 def _iter_source_frames(path: str, container, stream) -> Iterator[_SourceFrame]:
   """Decoded frames with timestamps in seconds from the first frame.
 
   A packet the decoder rejects is skipped with a warning, as FFmpeg's own
-  tools do; a stream that is cut short is caught by `_check_complete`.
+  tools do; a stream that is cut short is caught by
+  `containers.check_complete`.
   """
-  nominal = _nominal_frame_duration(stream)
+  nominal = containers.nominal_frame_duration(stream)
   origin = None
   previous = None
   index = 0
-  failures = 0
-  first_failure = ''
-
-  def decoded_frames() -> Iterator[av.VideoFrame]:
-    nonlocal failures, first_failure
-    packets = container.demux(stream)
-    while True:
-      try:
-        packet = next(packets)
-      except StopIteration:
-        return
-      except av.error.FFmpegError as e:  # Unreadable container data.
-        failures += 1
-        first_failure = first_failure or (getattr(e, 'strerror', None) or
-                                          str(e))
-        return
-      try:
-        frames = packet.decode()
-      except av.error.FFmpegError as e:
-        failures += 1
-        first_failure = first_failure or (getattr(e, 'strerror', None) or
-                                          str(e))
-        continue
-      yield from frames
-
-  for frame in decoded_frames():
+  failures = _PacketFailures()
+  for frame in _decoded_frames(container, stream, failures):
     time_base = frame.time_base or stream.time_base
     duration = None
     if frame.duration and time_base:
@@ -256,19 +176,19 @@ def _iter_source_frames(path: str, container, stream) -> Iterator[_SourceFrame]:
       pts = Fraction(0)
     else:
       # No timestamp (e.g. a raw .h264 stream): one frame after the last.
-      pts = previous.pts + (previous.duration or nominal or 1 / Fraction(25))
+      pts = previous.pts + (previous.duration or nominal or 1 / Fraction(streams.FPS))
     if origin is None:
       origin = Fraction(0)
     previous = _SourceFrame(index, pts, duration, frame)
     yield previous
     index += 1
-  if failures and index == 0:
+  if failures.count and index == 0:
     raise PreprocessError(
-        f'{path}: no decodable video frames ({failures} packets failed: '
-        f'{first_failure}); the file is corrupt or truncated.')
-  if failures:
+        f'{path}: no decodable video frames ({failures.count} packets '
+        f'failed: {failures.first}); the file is corrupt or truncated.')
+  if failures.count:
     logging.warning('%s: skipped %d undecodable packets (%s).', path,
-                    failures, first_failure)
+                    failures.count, failures.first)
 
 
 def _frame_to_rgb(frame: av.VideoFrame) -> np.ndarray:
@@ -282,50 +202,13 @@ def _frame_to_rgb(frame: av.VideoFrame) -> np.ndarray:
   return rgb
 
 
-def _check_complete(path: str, stream, last: _SourceFrame,
-                    stream_end: Fraction) -> None:
-  """Refuses a stream cut short of its duration; warns if short of its count.
-
-  Args:
-    path: The file, for messages.
-    stream: Its video stream.
-    last: The last decoded source frame.
-    stream_end: Seconds from the first frame to the end of the last one.
-
-  Raises:
-    PreprocessError: If the stream's declared duration is well past the end
-      of the decoded frames.
-  """
-  declared = _declared_duration(stream)
-  if declared is not None and declared - float(stream_end) > max(
-      _TRUNCATION_SLACK_S, _TRUNCATION_SLACK_FRACTION * declared):
-    raise PreprocessError(
-        f'{path}: only {float(stream_end):.2f} s of video could be decoded '
-        f'but the file declares {declared:.2f} s; it is truncated or '
-        'corrupt.')
-  # A truncated AVI keeps its header: the frame count survives where the
-  # duration FFmpeg reports comes from the packets that remain.
-  declared_frames = int(stream.frames or 0)
-  decoded_frames = last.index + 1
-  if declared_frames - decoded_frames > max(
-      _MISSING_FRAMES_SLACK, _TRUNCATION_SLACK_FRACTION * declared_frames):
-    nominal = _nominal_frame_duration(stream)
-    seconds = (f' ({float(declared_frames * nominal):.2f} s)'
-               if nominal else '')
-    logging.warning(
-        '%s: decoding ended after %d frames (%.2f s) but the file declares '
-        '%d frames%s; it is probably truncated or corrupt, and only the '
-        'decoded part is used.', path, decoded_frames, float(stream_end),
-        declared_frames, seconds)
-
-
 def _iter_resampled(path: str, fps: float, start_time: Optional[float],
                     end_time: Optional[float]
                     ) -> Iterator[Tuple[np.ndarray, float]]:
   """Yields (RGB frame, timestamp) at `fps`; see `iter_video_frames`."""
   fps_q, start, end = _check_times(path, fps, start_time, end_time)
   period = 1 / fps_q
-  container, stream = _open_video(path)
+  container, stream = containers.open_video(path)
   with container:
     k = 0
     held = None
@@ -364,9 +247,9 @@ def _iter_resampled(path: str, fps: float, start_time: Optional[float],
     if stopped:
       return
     duration = (held.duration or last_interval or
-                _nominal_frame_duration(stream) or period)
+                containers.nominal_frame_duration(stream) or period)
     stream_end = held.pts + duration
-    _check_complete(path, stream, held, stream_end)
+    containers.check_complete(path, stream, held.index + 1, stream_end)
     if start >= stream_end:
       raise PreprocessError(
           f'{path}: start_time {float(start):g} s is at or past the end of '
@@ -377,35 +260,6 @@ def _iter_resampled(path: str, fps: float, start_time: Optional[float],
         break
       yield show(held), float(t)
       k += 1
-
-
-def estimate_num_frames(path: str, fps: float = streams.FPS,
-                        start_time: Optional[float] = None,
-                        end_time: Optional[float] = None) -> Optional[int]:
-  """Output frames to expect from the container's header (for progress).
-
-  Args:
-    path: Video file.
-    fps: Output frame rate.
-    start_time: Clip start in seconds; None for 0.
-    end_time: Clip end in seconds; None for the end of the video.
-
-  Returns:
-    The expected number of frames at `fps`, or None if the header declares
-    no duration (or the file cannot be read).
-  """
-  try:
-    with av.open(path, metadata_errors='ignore') as container:
-      if not container.streams.video:
-        return None
-      duration = _declared_duration(container.streams.video[0])
-  except (av.error.FFmpegError, OSError):
-    return None
-  if duration is None:
-    return None
-  if end_time is not None:
-    duration = min(duration, end_time)
-  return max(0, math.ceil((duration - (start_time or 0.0)) * fps))
 
 
 def iter_video_frames(path: str, fps: float = streams.FPS,

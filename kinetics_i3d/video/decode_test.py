@@ -8,7 +8,8 @@ show written into it: the source frame index in flat colours (robust to lossy
 codecs) or a smooth texture translated by a known shift (lossless FFV1). The
 expected values come from the encoding parameters, not from decode.py. The
 helpers here (`encode`, `index_frame`, `texture`, `make_bad_input`, ...) are
-shared with preprocess_test.py and the flow tests.
+shared with the other video tests (model_inputs_test.py,
+sample_writer_test.py, containers_test.py) and the flow tests.
 """
 
 import fractions
@@ -25,6 +26,7 @@ import av
 import numpy as np
 
 from kinetics_i3d.utils import progress
+from kinetics_i3d.video import containers
 from kinetics_i3d.video import decode
 from kinetics_i3d.video import samples
 
@@ -352,7 +354,7 @@ class BadInputTest(TempDirTestCase):
     with self.assertRaisesRegex(decode.PreprocessError, pattern):
       decode.decode_video(path)
     with self.assertRaisesRegex(decode.PreprocessError, pattern):
-      decode.check_video(path) if kind in _UNOPENABLE else list(
+      containers.check_video(path) if kind in _UNOPENABLE else list(
           decode.iter_video_frames(path))
 
   @parameterized.named_parameters(
@@ -436,18 +438,7 @@ class TruncationTest(TempDirTestCase):
                         for r in logs.records), logs.output)
 
 
-class HeaderTest(TempDirTestCase):
-
-  def test_source_fps_and_estimated_frames(self):
-    path = encode(self.path('clip.avi'), [index_frame(i) for i in range(20)],
-                  10, codec='mpeg4')
-    self.assertAlmostEqual(decode.source_fps(path), 10.0)
-    # 2 s at 25 fps; a clip of [0.5, 1.3) s is 0.8 s.
-    self.assertEqual(decode.estimate_num_frames(path), 50)
-    self.assertEqual(decode.estimate_num_frames(path, start_time=0.5,
-                                                end_time=1.3), 20)
-    self.assertIsNone(decode.source_fps(self.path('missing.avi')))
-    self.assertIsNone(decode.estimate_num_frames(self.path('missing.avi')))
+class ProgressTest(TempDirTestCase):
 
   def test_long_decodes_are_logged(self):
     path = encode(self.path('clip.avi'), [index_frame(i) for i in range(20)],
