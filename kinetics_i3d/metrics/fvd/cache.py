@@ -31,10 +31,10 @@ from typing import List
 from absl import logging
 import numpy as np
 
+from kinetics_i3d.metrics import array_sources
 from kinetics_i3d.metrics.fvd import protocols
 from kinetics_i3d.metrics.fvd.embedder import CHECKPOINT
 from kinetics_i3d.metrics.fvd.embedder import EMBEDDING_SIZE
-from kinetics_i3d.metrics.fvd.errors import READ_ERRORS
 from kinetics_i3d.metrics.fvd.sampling import ClipSampling
 from kinetics_i3d.metrics.fvd.video_sets import VideoSet
 from kinetics_i3d.utils import atomic_files
@@ -103,7 +103,7 @@ class PartialEmbeddings:
               str(data['key']) == self.key)
         done_names = [str(n) for n in data['names']]
         embeddings = np.asarray(data['embeddings'], np.float32)
-    except READ_ERRORS + (KeyError,) as e:
+    except array_sources.READ_ERRORS + (KeyError,) as e:
       logging.warning('%s: unreadable partial embeddings (%s); starting '
                       'over.', self.path, errors.first_line(e))
       return no_embeddings()

@@ -20,12 +20,7 @@ CVPR 2017) refuses bad input before it changes a number; every module of
 this package raises `FVDError` for it.
 """
 
-import zipfile
-
 from kinetics_i3d.metrics import short_clips
-
-# What reading a damaged .npy / .npz raises.
-READ_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile)
 
 
 class FVDError(ValueError):

@@ -26,10 +26,10 @@ from typing import Any, Dict, Optional, Union
 
 import numpy as np
 
+from kinetics_i3d.metrics import array_sources
 from kinetics_i3d.metrics.fvd import protocols
 from kinetics_i3d.metrics.fvd.embedder import EMBEDDING_SIZE
 from kinetics_i3d.metrics.fvd.errors import FVDError
-from kinetics_i3d.metrics.fvd.errors import READ_ERRORS
 from kinetics_i3d.utils import atomic_files
 from kinetics_i3d.utils import errors
 
@@ -135,7 +135,7 @@ class Statistics:
         fields = {key: data[key] for key in data.files}
     except FileNotFoundError:
       raise FVDError(f'{path}: no such statistics file.') from None
-    except READ_ERRORS as e:
+    except array_sources.READ_ERRORS as e:
       raise FVDError(f'{path}: not a readable .npz statistics file '
                      f'({errors.first_line(e)}).') from None
     return cls.from_fields(fields, path, protocol)

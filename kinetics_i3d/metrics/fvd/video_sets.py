@@ -32,7 +32,6 @@ from kinetics_i3d.metrics import short_clips
 from kinetics_i3d.metrics.fvd import preprocessing
 from kinetics_i3d.metrics.fvd import protocols
 from kinetics_i3d.metrics.fvd.errors import FVDError
-from kinetics_i3d.metrics.fvd.errors import READ_ERRORS
 from kinetics_i3d.metrics.fvd.errors import too_few_frames
 from kinetics_i3d.metrics.fvd.sampling import ClipSampling
 from kinetics_i3d.metrics.fvd.stats import Statistics
@@ -247,7 +246,7 @@ def _load_array_file(path: str) -> Union[array_sources.OffsetArray,
     raise
   except array_sources.ArrayFileError as e:
     raise FVDError(str(e)) from None
-  except READ_ERRORS as e:
+  except array_sources.READ_ERRORS as e:
     raise FVDError(f'{path}: not a readable numpy file '
                    f'({errors.first_line(e)}).') from None
 
