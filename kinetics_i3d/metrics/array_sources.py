@@ -40,8 +40,10 @@ from typing import Tuple, Union
 
 import numpy as np
 
+from kinetics_i3d.utils import errors
+
 # What reading a damaged file raises.
-_READ_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile)
+READ_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile)
 # A zip local file header: fixed 30 bytes, then the name and the extra field.
 _LOCAL_HEADER_SIZE = 30
 _LOCAL_HEADER_SIGNATURE = b'PK\x03\x04'
@@ -53,10 +55,6 @@ class ArrayFileError(ValueError):
   """An unreadable or truncated array file; the message names it."""
 
 
-def _one_line(error: BaseException) -> str:
-  return ' '.join(str(error).split())
-
-
 def _read_header(stream, name: str) -> Tuple[Tuple[int, ...], np.dtype]:
   """Reads an .npy header from `stream`; returns (shape, dtype)."""
   try:
@@ -65,9 +63,9 @@ def _read_header(stream, name: str) -> Tuple[Tuple[int, ...], np.dtype]:
       shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(stream)
     else:
       shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(stream)
-  except _READ_ERRORS as e:
+  except READ_ERRORS as e:
     raise ArrayFileError(f'{name}: not a readable .npy array '
-                         f'({_one_line(e)}).') from None
+                         f'({errors.first_line(e)}).') from None
   if dtype.hasobject:
     raise ArrayFileError(f'{name}: holds Python objects (dtype {dtype}); '
                          'store numeric pixel values.')
@@ -166,16 +164,16 @@ class StreamedMember(_RowSource):
     try:
       self._zip = zipfile.ZipFile(self.path)
       return self._zip.open(self.member)
-    except _READ_ERRORS as e:
+    except READ_ERRORS as e:
       raise ArrayFileError(f'{self.path}: not a readable .npz '
-                           f'({_one_line(e)}).') from None
+                           f'({errors.first_line(e)}).') from None
 
   def _read_exactly(self, count: int) -> bytes:
     try:
       data = self._stream.read(count)
-    except _READ_ERRORS as e:
+    except READ_ERRORS as e:
       raise ArrayFileError(f'{self.name}: corrupt compressed data '
-                           f'({_one_line(e)}).') from None
+                           f'({errors.first_line(e)}).') from None
     if len(data) != count:
       raise ArrayFileError(f'{self.name}: ends early (truncated).')
     return data
@@ -242,11 +240,11 @@ def open_npz_member(path: str, member: str) -> _RowSource:
         with archive.open(member) as stream:
           shape, dtype = _read_header(stream, name)
           header_size = stream.tell()
-  except (KeyError,) + _READ_ERRORS as e:
+  except (KeyError,) + READ_ERRORS as e:
     if isinstance(e, ArrayFileError):
       raise
     raise ArrayFileError(f'{path}: not a readable .npz '
-                         f'({_one_line(e)}).') from None
+                         f'({errors.first_line(e)}).') from None
   if compressed:
     return StreamedMember(path, member, name)
   offset = _stored_member_offset(path, info) + header_size

@@ -17,9 +17,8 @@
 FVD (Unterthiner et al., "Towards Accurate Generative Models of Video: A New
 Metric & Challenges", arXiv:1812.01717, 2018) embeds thousands of clips with
 I3D (Carreira & Zisserman, CVPR 2017). The values do not depend on the batch
-size (batch norm runs in inference mode), only the speed does: on a GPU the
-largest batch that fits keeps it busy; on a CPU the reference's 16 is as
-fast as any.
+size (batch norm runs in inference mode): on a GPU the batch is the largest
+that fits, to keep it busy; on a CPU it is the reference's.
 
 The largest activation of the inference pass is the first convolution's
 output, 64 channels at half the frames and 112x112; with the input, the
@@ -33,6 +32,8 @@ from typing import Optional
 
 import tensorflow as tf
 
+from kinetics_i3d.metrics.fvd import embedder
+
 # Bytes one 224x224 frame of one clip occupies during the forward pass: the
 # float32 input (0.6 MB), Conv3d_1a_7x7's output (64 x 112 x 112 floats per
 # 2 frames: 1.6 MB), and a margin of 5x for the layers held at once and the
@@ -40,7 +41,7 @@ import tensorflow as tf
 BYTES_PER_FRAME = 8 * 2**20
 MEMORY_FRACTION = 0.5
 MAX_BATCH_SIZE = 256
-CPU_BATCH_SIZE = 16
+CPU_BATCH_SIZE = embedder.DEFAULT_BATCH_SIZE
 
 
 def batch_size_for_memory(num_frames: int, free_bytes: int) -> int:
@@ -84,7 +85,7 @@ def free_gpu_memory() -> Optional[int]:
 
 
 def default_batch_size(num_frames: int) -> int:
-  """Sized to the GPU's free memory, else the reference's 16."""
+  """Sized to the GPU's free memory, else the reference's batch size."""
   free = free_gpu_memory()
   if free is None:
     return CPU_BATCH_SIZE

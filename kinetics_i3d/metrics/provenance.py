@@ -29,6 +29,7 @@ naming the difference.
 import importlib.metadata
 from typing import Any, Dict, Optional, Sequence
 
+from kinetics_i3d import streams
 from kinetics_i3d.weights import assets
 
 DISTRIBUTION = 'i3d-tf2'
@@ -60,9 +61,10 @@ def package_version() -> str:
 
 def describe_resize(protocol: Any) -> str:
   """The protocol's resize rule in words."""
-  shape = ('224x224 squash (aspect ratio not kept)'
+  crop = streams.CROP
+  shape = (f'{crop}x{crop} squash (aspect ratio not kept)'
            if protocol.resize == 'squash' else
-           'shorter side to 224, centre 224x224 crop')
+           f'shorter side to {crop}, centre {crop}x{crop} crop')
   return (f'{shape}, TF1 bilinear, half_pixel_centers='
           f'{protocol.half_pixel_centers}')
 
@@ -72,11 +74,11 @@ def set_record(protocol: Any, role: str, count: int, num_frames: int,
   """How one set's statistics were made (JSON-serialisable).
 
   Args:
-    protocol: The `fvd.Protocol`.
+    protocol: The `fvd.protocols.Protocol`.
     role: 'real' or 'generated'.
     count: Videos in the set.
     num_frames: Frames per clip the network saw.
-    sampling: The set's `fvd.ClipSampling`.
+    sampling: The set's `fvd.sampling.ClipSampling`.
     max_videos: The cap on videos per set that applied (None: none).
 
   Returns:

@@ -20,17 +20,18 @@ import json
 from absl.testing import absltest
 from absl.testing import parameterized
 
-from kinetics_i3d.metrics import fvd
 from kinetics_i3d.metrics import provenance
+from kinetics_i3d.metrics.fvd import protocols
+from kinetics_i3d.metrics.fvd.sampling import ClipSampling
 from kinetics_i3d.weights import assets
 
 
 def _record(protocol='stylegan_v', role='real', **sampling):
-  protocol = fvd.get_protocol(protocol)
+  protocol = protocols.get_protocol(protocol)
   fields = dict(num_frames=protocol.num_frames, stride=protocol.frame_stride,
                 start=protocol.start_for(role), seed=0)
   fields.update(sampling)
-  clip = fvd.ClipSampling(**fields)
+  clip = ClipSampling(**fields)
   return provenance.set_record(protocol, role, 2048,
                                clip.num_frames or 16, clip,
                                protocol.max_videos)
