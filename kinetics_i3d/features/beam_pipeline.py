@@ -73,110 +73,37 @@ Paths must be reachable from every worker (shared disk or object store).
 from kinetics_i3d.utils import cpu_kernels
 cpu_kernels.enable_onednn()
 
-import contextlib
 import json
 import os
-import shutil
-import tempfile
 import time
-from typing import Any, Callable, Dict, Iterator, List, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Sequence, Tuple
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.runners import runner as beam_runner
 
-from kinetics_i3d.features import extract_features
-from kinetics_i3d.utils import atomic_files
+from kinetics_i3d.features import batch_run
+from kinetics_i3d.features import beam_storage
+from kinetics_i3d.features import extractor as extractor_lib
+from kinetics_i3d.features import inputs as inputs_lib
+from kinetics_i3d.features import networks
+from kinetics_i3d.features import outputs
+from kinetics_i3d.features import settings
+from kinetics_i3d.features import storage as storage_lib
+from kinetics_i3d.video import formats
 
 # Beam's in-process runner, the runner without --runner: DirectRunner would
 # first try the Prism runner, which it downloads from the internet.
 DEFAULT_RUNNER = 'FnApiRunner'
 
-_TMP_MARK = atomic_files.TMP_MARK
 
-
-def _is_remote(path: str) -> bool:
-  return '://' in path
-
-
-class BeamStorage:
-  """The file operations of `extract_features.LocalStorage` on Beam's
-  file systems (GCS, S3, HDFS, local), for workers writing remote outputs."""
-
-  def join(self, *parts: str) -> str:
-    return FileSystems.join(*parts)
-
-  def exists(self, path: str) -> bool:
-    return FileSystems.exists(path)
-
-  def makedirs(self, path: str) -> None:
-    # Object stores have no folders; local and HDFS paths need them.
-    if not FileSystems.exists(path):
-      try:
-        FileSystems.mkdirs(path)
-      except IOError:
-        if not FileSystems.exists(path):
-          raise
-
-  def read_bytes(self, path: str) -> bytes:
-    with FileSystems.open(path) as f:
-      return f.read()
-
-  def list_names(self, folder: str) -> List[str]:
-    pattern = FileSystems.join(folder, '*')
-    try:
-      (result,) = FileSystems.match([pattern])
-    except IOError:
-      return []
-    return sorted(m.path.rstrip('/').split('/')[-1]
-                  for m in result.metadata_list)
-
-  def check_writable(self, output_dir: str) -> None:
-    """Object stores grant writes per request: the first write tells."""
-    del output_dir
-
-  def write_bytes(self, path: str, data: bytes) -> None:
-    """Writes a temporary object, then renames it (atomic on one object)."""
-    folder, name = FileSystems.split(path)
-    tmp = FileSystems.join(folder,
-                           f'.{name}{_TMP_MARK}{os.urandom(6).hex()}')
-    with FileSystems.create(tmp) as f:
-      f.write(data)
-    try:
-      # Object stores and POSIX replace the target in one step.
-      FileSystems.rename([tmp], [path])
-    except IOError:
-      # HDFS refuses to rename onto an existing file.
-      FileSystems.delete([path])
-      FileSystems.rename([tmp], [path])
-
-
-def storage_for(path: str):
-  """LocalStorage for local folders (fsync, os.replace), else BeamStorage."""
-  return BeamStorage() if _is_remote(path) else (
-      extract_features.LocalStorage())
-
-
-@contextlib.contextmanager
-def localized(path: str) -> Iterator[str]:
-  """A local path for `path`: itself if local, else a temporary copy."""
-  if not _is_remote(path):
-    yield path
-    return
-  suffix = os.path.splitext(path)[1]
-  with tempfile.NamedTemporaryFile(suffix=suffix) as local:
-    with FileSystems.open(path) as remote:
-      shutil.copyfileobj(remote, local, length=1 << 22)
-    local.flush()
-    yield local.name
-
-
-def resolve_inputs(specs: Sequence[str]) -> List[extract_features.VideoItem]:
-  """Like `extract_features.resolve_inputs`, also for remote globs and lists.
+def resolve_inputs(specs: Sequence[str]) -> List[inputs_lib.VideoItem]:
+  """Like `inputs.resolve_inputs`, also for remote globs and lists.
 
   Args:
-    specs: Local specs (see `extract_features.resolve_inputs`), or remote
+    specs: Local specs (see `inputs.resolve_inputs`), or remote
       video files, globs (`gs://bucket/videos/*.mp4`) and list files (one
       path per line). Pre-made .npy inputs must be local.
 
@@ -186,12 +113,12 @@ def resolve_inputs(specs: Sequence[str]) -> List[extract_features.VideoItem]:
   Raises:
     ValueError: For a spec that matches nothing.
   """
-  local = [s for s in specs if not _is_remote(s)]
+  local = [s for s in specs if not beam_storage.is_remote(s)]
   remote_paths = []
-  pending = [s for s in specs if _is_remote(s)]
+  pending = [s for s in specs if beam_storage.is_remote(s)]
   while pending:
     spec = pending.pop(0)
-    if spec.lower().endswith(extract_features.LIST_EXTENSIONS):
+    if formats.is_list(spec):
       if not FileSystems.exists(spec):
         raise ValueError(f'--inputs: list file {spec!r} does not exist.')
       with FileSystems.open(spec) as f:
@@ -200,30 +127,29 @@ def resolve_inputs(specs: Sequence[str]) -> List[extract_features.VideoItem]:
       for line in lines:
         line = line.strip()
         if line and not line.startswith('#'):
-          pending.append(line if _is_remote(line) else (
+          pending.append(line if beam_storage.is_remote(line) else (
               FileSystems.join(base, line)))
       continue
     (result,) = FileSystems.match([spec])
     found = sorted(m.path for m in result.metadata_list
-                   if m.path.lower().endswith(extract_features.VIDEO_EXTENSIONS)
-                   or m.path == spec)
+                   if formats.is_video(m.path) or m.path == spec)
     if not found:
       raise ValueError(f'--inputs: {spec!r} matches no video files.')
     remote_paths.extend(found)
-  items = extract_features.resolve_inputs(local) if local else []
+  items = inputs_lib.resolve_inputs(local) if local else []
   videos = [i.path for i in items if not i.is_premade] + remote_paths
   premade = {}
   for item in items:
     if item.is_premade:
       premade[item.path] = dict(item.premade)
-  return extract_features.items_from_paths(sorted(set(videos)), premade)
+  return inputs_lib.items_from_paths(sorted(set(videos)), premade)
 
 
 def default_extractor_factory(
-    config: extract_features.ExtractionConfig
-) -> extract_features.FeatureExtractor:
+    config: settings.ExtractionConfig
+) -> extractor_lib.FeatureExtractor:
   """Loads the checkpoints named by `config`."""
-  return extract_features.FeatureExtractor(config)
+  return extractor_lib.FeatureExtractor(config)
 
 
 class ExtractFeaturesDoFn(beam.DoFn):
@@ -235,12 +161,12 @@ class ExtractFeaturesDoFn(beam.DoFn):
   """
 
   def __init__(self,
-               config: extract_features.ExtractionConfig,
+               config: settings.ExtractionConfig,
                output_dir: str,
                overwrite: bool = False,
                extractor_factory: Callable[
-                   [extract_features.ExtractionConfig],
-                   extract_features.FeatureExtractor] = (
+                   [settings.ExtractionConfig],
+                   extractor_lib.FeatureExtractor] = (
                        default_extractor_factory)):
     """Initializes the DoFn (pickled and sent to the workers).
 
@@ -270,29 +196,30 @@ class ExtractFeaturesDoFn(beam.DoFn):
     self._extractor = self._factory(self._config)
     self._load_counted = False
 
-  def process(self, item: extract_features.VideoItem):
+  def process(self, item: inputs_lib.VideoItem):
     if not self._load_counted:
       # Counted here: Beam reports no metrics from setup().
       self._counters['model_loads'].inc()
       self._load_counted = True
-    status, record = extract_features.process_item(
+    status, record = batch_run.process_item(
         item, lambda: self._extractor, self._config, self._output_dir,
-        overwrite=self._overwrite, storage=storage_for(self._output_dir),
-        localize=localized)
+        overwrite=self._overwrite,
+        storage=beam_storage.storage_for(self._output_dir),
+        localize=beam_storage.localized)
     self._counters[{'ok': 'succeeded'}.get(status, status)].inc()
     yield item.key, record
 
 
 def build_pipeline(root: beam.Pipeline,
-                   items: Sequence[extract_features.VideoItem],
-                   config: extract_features.ExtractionConfig,
+                   items: Sequence[inputs_lib.VideoItem],
+                   config: settings.ExtractionConfig,
                    output_dir: str,
                    overwrite: bool = False,
                    extractor_factory: Callable[..., Any] = (
                        default_extractor_factory)) -> beam.PCollection:
   """Adds the extraction to a pipeline; returns the (key, record) PCollection.
 
-  Call `extract_features.check_output_dir` first (the launcher's
+  Call `outputs.check_output_dir` first (the launcher's
   `run_pipeline` does).
   Writes `<output_dir>/manifest.jsonl` with one line per video.
 
@@ -316,29 +243,67 @@ def build_pipeline(root: beam.Pipeline,
       | 'Extract' >> beam.ParDo(
           ExtractFeaturesDoFn(config, output_dir, overwrite,
                               extractor_factory)))
+  manifest, suffix = os.path.splitext(storage_lib.MANIFEST_NAME)
   _ = (
       records
       | 'ToJson' >> beam.MapTuple(
           lambda key, record: json.dumps(record, sort_keys=True))
       | 'Manifest' >> beam.io.WriteToText(
-          FileSystems.join(output_dir, 'manifest'),
-          file_name_suffix='.jsonl',
+          FileSystems.join(output_dir, manifest),
+          file_name_suffix=suffix,
           shard_name_template=''))
   return records
 
 
-def run_pipeline(items: Sequence[extract_features.VideoItem],
-                 config: extract_features.ExtractionConfig,
+def _with_runner(pipeline_args: Sequence[str]) -> List[str]:
+  """The Beam options, `--runner=DEFAULT_RUNNER` added if none is given."""
+  pipeline_args = list(pipeline_args)
+  if not any(arg.split('=')[0] == '--runner' for arg in pipeline_args):
+    pipeline_args.append(f'--runner={DEFAULT_RUNNER}')
+  return pipeline_args
+
+
+def _counters(result: beam_runner.PipelineResult) -> Dict[str, int]:
+  """The pipeline's 'i3d_features' counters, by name."""
+  counters = {}
+  query = result.metrics().query(
+      MetricsFilter().with_namespace('i3d_features'))
+  for counter in query['counters']:
+    value = counter.committed
+    if value is None:
+      value = counter.attempted
+    name = counter.key.metric.name
+    counters[name] = counters.get(name, 0) + int(value or 0)
+  return counters
+
+
+def _summary(counters: Mapping[str, int], manifest: str,
+             storage: storage_lib.OutputStorage,
+             elapsed_s: float) -> batch_run.Summary:
+  """The run's counts; the failures as the manifest lists them."""
+  summary = batch_run.Summary(succeeded=counters.get('succeeded', 0),
+                              skipped=counters.get('skipped', 0),
+                              manifest=manifest, elapsed_s=elapsed_s)
+  for line in storage.read_bytes(manifest).decode().splitlines():
+    record = json.loads(line)
+    if record['status'] != 'ok':
+      summary.failed += 1
+      summary.failures.append((record['video'], record['error']))
+  return summary
+
+
+def run_pipeline(items: Sequence[inputs_lib.VideoItem],
+                 config: settings.ExtractionConfig,
                  output_dir: str,
                  pipeline_args: Sequence[str] = (),
                  overwrite: bool = False,
                  extractor_factory: Callable[..., Any] = (
                      default_extractor_factory)
-                ) -> Tuple[extract_features.Summary, Dict[str, int]]:
+                ) -> Tuple[batch_run.Summary, Dict[str, int]]:
   """Checks the settings and folder, runs the pipeline, counts results.
 
   Nothing is written before the workers commit their first features (as
-  `extract_features.run`), so a refused run leaves the folder as it was.
+  `batch_run.run`), so a refused run leaves the folder as it was.
 
   Args:
     items: The videos.
@@ -361,34 +326,15 @@ def run_pipeline(items: Sequence[extract_features.VideoItem],
   """
   begin = time.monotonic()
   # Settings errors here, not as a failed job after the workers start.
-  extract_features.check_checkpoints(config)
-  storage = storage_for(output_dir)
-  extract_features.check_output_dir(output_dir, config, overwrite, storage)
-  pipeline_args = list(pipeline_args)
-  if not any(arg.split('=')[0] == '--runner' for arg in pipeline_args):
-    pipeline_args.append(f'--runner={DEFAULT_RUNNER}')
-  root = beam.Pipeline(options=PipelineOptions(pipeline_args))
+  networks.check_checkpoints(config)
+  storage = beam_storage.storage_for(output_dir)
+  outputs.check_output_dir(output_dir, config, overwrite, storage)
+  root = beam.Pipeline(options=PipelineOptions(_with_runner(pipeline_args)))
   build_pipeline(root, items, config, output_dir, overwrite,
                  extractor_factory)
   result = root.run()
   result.wait_until_finish()
-  counters = {}
-  query = result.metrics().query(
-      MetricsFilter().with_namespace('i3d_features'))
-  for counter in query['counters']:
-    value = counter.committed
-    if value is None:
-      value = counter.attempted
-    name = counter.key.metric.name
-    counters[name] = counters.get(name, 0) + int(value or 0)
-  summary = extract_features.Summary(
-      succeeded=counters.get('succeeded', 0),
-      skipped=counters.get('skipped', 0),
-      elapsed_s=time.monotonic() - begin)
-  summary.manifest = storage.join(output_dir, extract_features.MANIFEST_NAME)
-  for line in storage.read_bytes(summary.manifest).decode().splitlines():
-    record = json.loads(line)
-    if record['status'] != 'ok':
-      summary.failed += 1
-      summary.failures.append((record['video'], record['error']))
-  return summary, counters
+  counters = _counters(result)
+  manifest = storage.join(output_dir, storage_lib.MANIFEST_NAME)
+  return _summary(counters, manifest, storage,
+                  time.monotonic() - begin), counters

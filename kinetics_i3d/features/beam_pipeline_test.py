@@ -1,7 +1,7 @@
 """Tests for beam_pipeline.py (I3D features; Carreira & Zisserman, 2017).
 
 The pipeline runs on Beam's DirectRunner in this process; its outputs must
-equal those of `extract_features.run` (the command line's loop) on the same
+equal those of `batch_run.run` (the command line's loop) on the same
 videos and checkpoint, and the checkpoint must load once per worker. The tool,
 `python -m kinetics_i3d.beam_extract_features`, runs in a subprocess.
 """
@@ -19,15 +19,19 @@ import numpy as np
 import tensorflow as tf
 
 from kinetics_i3d.features import beam_pipeline
-from kinetics_i3d.features import extract_features as ef
-from kinetics_i3d.features import extract_features_test as eft
+from kinetics_i3d.features import batch_run
+from kinetics_i3d.features import fixtures
+from kinetics_i3d.features import inputs
+from kinetics_i3d.features import settings
+from kinetics_i3d.features import storage
+from kinetics_i3d.utils import atomic_files
 
 _SETTINGS = dict(window=16, stride=12, batch_size=2, resize=32, crop=32,
                  pooling='time', endpoint='Mixed_4f')
 
 
 def _records(output_dir):
-  with open(os.path.join(output_dir, ef.MANIFEST_NAME)) as f:
+  with open(os.path.join(output_dir, storage.MANIFEST_NAME)) as f:
     records = {}
     for line in f:
       record = json.loads(line)
@@ -43,26 +47,26 @@ class BeamPipelineTest(tf.test.TestCase):
     super().setUpClass()
     cls.folder = tempfile.mkdtemp(prefix='beam_pipeline_test_')
     cls.inputs = [
-        eft.make_video(os.path.join(cls.folder, f'video{i}.mp4'), 20 + 9 * i,
+        fixtures.make_video(os.path.join(cls.folder, f'video{i}.mp4'), 20 + 9 * i,
                        seed=40 + i) for i in range(3)
     ]
     cls.inputs.append(
-        eft.write_corrupt_video(os.path.join(cls.folder, 'corrupt.avi')))
+        fixtures.write_corrupt_video(os.path.join(cls.folder, 'corrupt.avi')))
     premade = np.random.default_rng(0).uniform(
         -1, 1, (1, 30, 32, 32, 3)).astype(np.float32)
     np.save(os.path.join(cls.folder, 'premade_rgb.npy'), premade)
     cls.inputs.append(os.path.join(cls.folder, 'premade_rgb.npy'))
-    cls.config = ef.ExtractionConfig(
-        rgb_checkpoint=eft.make_test_checkpoint('rgb_scratch', seed=7),
+    cls.config = settings.ExtractionConfig(
+        rgb_checkpoint=fixtures.make_test_checkpoint('rgb_scratch', seed=7),
         **_SETTINGS)
-    cls.items = ef.resolve_inputs(cls.inputs)
+    cls.items = inputs.resolve_inputs(cls.inputs)
 
   def test_outputs_equal_the_command_lines(self):
-    cli_dir = eft.new_tempdir(self)
-    summary = ef.run(self.items, self.config, cli_dir, progress=False)
+    cli_dir = fixtures.new_tempdir(self)
+    summary = batch_run.run(self.items, self.config, cli_dir, progress=False)
     self.assertEqual((summary.succeeded, summary.failed), (4, 1))
 
-    beam_dir = eft.new_tempdir(self)
+    beam_dir = fixtures.new_tempdir(self)
     prism_runs = []
     with mock.patch.object(prism_runner.PrismRunner, 'run_pipeline',
                            lambda *args: prism_runs.append(args)):
@@ -85,7 +89,7 @@ class BeamPipelineTest(tf.test.TestCase):
                           np.load(os.path.join(cli_dir, name)),
                           rtol=1e-6, atol=1e-6, msg=key)
     for name in os.listdir(beam_dir):
-      self.assertNotIn(ef._TMP_MARK, name)
+      self.assertNotIn(atomic_files.TMP_MARK, name)
 
     # A second pipeline run skips what is finished and retries the failure.
     summary, counters = beam_pipeline.run_pipeline(
@@ -94,18 +98,8 @@ class BeamPipelineTest(tf.test.TestCase):
                      (4, 1))
     self.assertEqual(_records(beam_dir), cli_records)
 
-  def test_storage_writes_atomically(self):
-    folder = eft.new_tempdir(self)
-    storage = beam_pipeline.BeamStorage()
-    path = storage.join(folder, 'a.json')
-    storage.write_bytes(path, b'{"x": 1}')
-    storage.write_bytes(path, b'{"x": 2}')
-    self.assertEqual(storage.read_bytes(path), b'{"x": 2}')
-    self.assertEqual(storage.list_names(folder), ['a.json'])
-    self.assertTrue(storage.exists(path))
-
   def test_list_file_inputs(self):
-    listing = os.path.join(eft.new_tempdir(self), 'list.txt')
+    listing = os.path.join(fixtures.new_tempdir(self), 'list.txt')
     with open(listing, 'w') as f:
       f.write('\n'.join(self.inputs[:3]) + '\n')
     items = beam_pipeline.resolve_inputs([listing])
@@ -127,7 +121,7 @@ class CommandLineTest(absltest.TestCase):
       self.assertIn(f'{flag}:', result.stdout + result.stderr, flag)
 
   def test_usage_error_is_one_line(self):
-    result = self._run(f'--output_dir={eft.new_tempdir(self)}',
+    result = self._run(f'--output_dir={fixtures.new_tempdir(self)}',
                        '--runner=DirectRunner')
     self.assertEqual(result.returncode, 2, result.stderr)
     self.assertNotIn('Traceback', result.stderr)
@@ -137,7 +131,7 @@ class CommandLineTest(absltest.TestCase):
 
 
   def test_unknown_flags_are_refused_beam_options_pass(self):
-    output_dir = f'--output_dir={eft.new_tempdir(self)}'
+    output_dir = f'--output_dir={fixtures.new_tempdir(self)}'
     for args, returncode, message in (
         (['--widnow=16'], 2, r'unknown flag --widnow=16: neither a flag of '
          r'this tool nor a Beam pipeline option \(see --help\)$'),

@@ -10,8 +10,8 @@ from absl import flags
 from absl.testing import absltest
 
 from kinetics_i3d import paths
-from kinetics_i3d.features import extract_features as ef
 from kinetics_i3d.features import extraction_flags
+from kinetics_i3d.features import settings
 from kinetics_i3d.flow import backends
 
 
@@ -27,7 +27,7 @@ class ExtractionFlagsTest(absltest.TestCase):
   def test_defaults(self):
     values = _parse([])
     config = extraction_flags.config_from_flags(values)
-    self.assertEqual(config, ef.ExtractionConfig())
+    self.assertEqual(config, settings.ExtractionConfig())
     self.assertEqual(values.checkpoint_dir, paths.CHECKPOINT_DIR)
     self.assertIsNone(values.flow_backend)
     self.assertFalse(values.overwrite)
