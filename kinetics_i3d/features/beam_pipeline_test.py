@@ -3,13 +3,11 @@
 The pipeline runs on Beam's DirectRunner in this process; its outputs must
 equal those of `batch_run.run` (the command line's loop) on the same
 videos and checkpoint, and the checkpoint must load once per worker. The tool,
-`python -m kinetics_i3d.beam_extract_features`, runs in a subprocess.
+`kinetics_i3d.beam_extract_features`, runs in subprocesses.
 """
 
 import json
 import os
-import subprocess
-import sys
 import tempfile
 from unittest import mock
 
@@ -24,6 +22,7 @@ from kinetics_i3d.features import fixtures
 from kinetics_i3d.features import inputs
 from kinetics_i3d.features import settings
 from kinetics_i3d.features import storage
+from kinetics_i3d.testing import tool_runs
 from kinetics_i3d.utils import atomic_files
 
 _SETTINGS = dict(window=16, stride=12, batch_size=2, resize=32, crop=32,
@@ -108,45 +107,46 @@ class BeamPipelineTest(tf.test.TestCase):
 
 class CommandLineTest(absltest.TestCase):
 
-  def _run(self, *args):
-    return subprocess.run(
-        [sys.executable, '-m', 'kinetics_i3d.beam_extract_features', *args],
-        capture_output=True, text=True, timeout=600,
-        env={**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2'})
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    output_dir = f'--output_dir={tempfile.mkdtemp()}'
+    # (arguments, exit status, last line of stderr), run all at once.
+    cls.cases = {
+        'help': (['--help'], 0, None),
+        'usage_error': ([output_dir, '--runner=DirectRunner'], 2,
+                        r'i3d-beam-extract-features: --inputs is required.*'
+                        r'\(see --help\)$'),
+        'unknown_flag': ([output_dir, '--widnow=16'], 2,
+                         r'unknown flag --widnow=16: neither a flag of this '
+                         r'tool nor a Beam pipeline option \(see --help\)$'),
+        'repeated_flag': ([output_dir, '--inputs=a', '--inputs=b'], 2,
+                          r'--inputs given more than once'),
+        # Beam's options by their documented names, both spellings.
+        'beam_options': ([output_dir, '--direct_num_workers=2', '--runner',
+                          'DirectRunner'], 2, r'--inputs is required'),
+    }
+    cls.results = tool_runs.run_tools(
+        'kinetics_i3d.beam_extract_features',
+        {name: case[0] for name, case in cls.cases.items()})
 
   def test_help_lists_the_shared_flags(self):
-    result = self._run('--help')
+    result = self.results['help']
     self.assertEqual(result.returncode, 0, result.stderr)
     for flag in ('--inputs', '--window', '--flow_backend', '--[no]overwrite'):
       self.assertIn(f'{flag}:', result.stdout + result.stderr, flag)
 
-  def test_usage_error_is_one_line(self):
-    result = self._run(f'--output_dir={fixtures.new_tempdir(self)}',
-                       '--runner=DirectRunner')
-    self.assertEqual(result.returncode, 2, result.stderr)
-    self.assertNotIn('Traceback', result.stderr)
-    self.assertRegex(result.stderr.strip().splitlines()[-1],
-                     r'beam_extract_features.py: --inputs is required.*'
-                     r'\(see --help\)$')
-
-
-  def test_unknown_flags_are_refused_beam_options_pass(self):
-    output_dir = f'--output_dir={fixtures.new_tempdir(self)}'
-    for args, returncode, message in (
-        (['--widnow=16'], 2, r'unknown flag --widnow=16: neither a flag of '
-         r'this tool nor a Beam pipeline option \(see --help\)$'),
-        (['--inputs=a', '--inputs=b'], 2, r'--inputs given more than once'),
-        # Beam's options by their documented names, both spellings.
-        (['--direct_num_workers=2', '--runner', 'DirectRunner'], 2,
-         r'--inputs is required'),
-    ):
-      result = self._run(output_dir, *args)
+  def test_refusals_are_one_line(self):
+    for name, (_, returncode, message) in self.cases.items():
+      if message is None:
+        continue
+      result = self.results[name]
       self.assertEqual(result.returncode, returncode, result.stderr)
       self.assertNotIn('Traceback', result.stderr)
       # Beam's import warns of a BigQuery client the tool does not use.
       self.assertNotIn('apitools', result.stderr)
       self.assertLen(result.stderr.strip().splitlines(), 1, result.stderr)
-      self.assertRegex(result.stderr.strip().splitlines()[-1], message)
+      self.assertRegex(result.last_line, message)
 
 
 if __name__ == '__main__':

@@ -160,12 +160,12 @@ class VideoFeatureTest(tf.test.TestCase, parameterized.TestCase):
     result = extractor.extract(item)
     reference = fixtures.decode_model_inputs(video, ['rgb', 'flow'], 36, 32)
     for stream, model in (('rgb', self.rgb_model), ('flow', self.flow_model)):
-      inputs = reference[stream]
-      self.assertLen(inputs, 19)  # 20 frames, 19 flow fields.
-      starts = windows.window_starts(len(inputs), 8, 8)
-      self.assertEqual(result.num_frames[stream], len(inputs))
+      frames = reference[stream]
+      self.assertLen(frames, 19)  # 20 frames, 19 flow fields.
+      starts = windows.window_starts(len(frames), 8, 8)
+      self.assertEqual(result.num_frames[stream], len(frames))
       expected = np.stack([
-          fixtures.pooled_reference(model, inputs[s:s + 8], 'Mixed_5c', 'clip')
+          fixtures.pooled_reference(model, frames[s:s + 8], 'Mixed_5c', 'clip')
           for s in starts
       ])
       self.assertAllClose(result.features[stream], expected, rtol=1e-5,
