@@ -30,11 +30,12 @@ class RunTest(tf.test.TestCase):
     cls.folder = tempfile.mkdtemp()
     cls.videos = [
         fixtures.make_video(os.path.join(cls.folder, f'v{i}.mp4'), 20 + 10 * i,
-                   seed=10 + i) for i in range(3)
+                            seed=10 + i) for i in range(3)
     ]
     cls.config = settings.ExtractionConfig(**fixtures.SMALL)
     cls.model = fixtures.random_model('Mixed_5c')
-    cls.extractor = extractor_lib.FeatureExtractor(cls.config, {'rgb': cls.model})
+    cls.extractor = extractor_lib.FeatureExtractor(cls.config,
+                                                   {'rgb': cls.model})
 
   def _read_manifest(self, output_dir):
     with open(os.path.join(output_dir, storage.MANIFEST_NAME)) as f:
@@ -44,7 +45,7 @@ class RunTest(tf.test.TestCase):
     output_dir = fixtures.new_tempdir(self)
     items = inputs.resolve_inputs(self.videos)
     summary = batch_run.run(items, self.config, output_dir, self.extractor,
-                     progress=False)
+                            progress=False)
     self.assertEqual((summary.succeeded, summary.failed, summary.skipped),
                      (3, 0, 0))
     manifest = self._read_manifest(output_dir)
@@ -64,13 +65,13 @@ class RunTest(tf.test.TestCase):
 
     # A second run does nothing and never needs the network.
     summary = batch_run.run(items, self.config, output_dir, extractor=None,
-                     progress=False)
+                            progress=False)
     self.assertEqual((summary.succeeded, summary.failed, summary.skipped),
                      (0, 0, 3))
     # A lost output file (not the record) means not done.
     os.remove(os.path.join(output_dir, 'v1_rgb.npy'))
     summary = batch_run.run(items, self.config, output_dir, self.extractor,
-                     progress=False)
+                            progress=False)
     self.assertEqual((summary.succeeded, summary.skipped), (1, 2))
     np.testing.assert_array_equal(
         np.load(os.path.join(output_dir, 'v2_rgb.npy')), features)
@@ -83,12 +84,14 @@ class RunTest(tf.test.TestCase):
   def test_resume_after_interrupted_overwrite_redoes_old_settings(self):
     output_dir = fixtures.new_tempdir(self)
     items = inputs.resolve_inputs(self.videos)
-    batch_run.run(items, self.config, output_dir, self.extractor, progress=False)
+    batch_run.run(items, self.config, output_dir, self.extractor,
+                  progress=False)
     other = settings.ExtractionConfig(**{**fixtures.SMALL, 'stride': 8})
-    extractor = extractor_lib.FeatureExtractor(other, {'rgb': fixtures.random_model('Mixed_5c')})
+    extractor = extractor_lib.FeatureExtractor(
+        other, {'rgb': fixtures.random_model('Mixed_5c')})
     # An --overwrite run with other settings, stopped after the first video.
-    summary = batch_run.run(items[:1], other, output_dir, extractor, overwrite=True,
-                     progress=False)
+    summary = batch_run.run(items[:1], other, output_dir, extractor,
+                            overwrite=True, progress=False)
     self.assertEqual(summary.succeeded, 1)
     # Resuming must redo the videos that still hold the old settings' outputs
     # (they used to be skipped as done).
@@ -110,7 +113,7 @@ class RunTest(tf.test.TestCase):
     output_dir = fixtures.new_tempdir(self)
     items = inputs.resolve_inputs(self.videos + [corrupt, short, missing])
     summary = batch_run.run(items, self.config, output_dir, self.extractor,
-                     progress=False)
+                            progress=False)
     self.assertEqual((summary.succeeded, summary.failed, summary.skipped),
                      (3, 3, 0))
     manifest = self._read_manifest(output_dir)
@@ -128,17 +131,17 @@ class RunTest(tf.test.TestCase):
       self.assertEqual(manifest[key]['status'], 'ok')
     # Failed videos are retried, finished ones skipped.
     summary = batch_run.run(items, self.config, output_dir, self.extractor,
-                     progress=False)
+                            progress=False)
     self.assertEqual((summary.succeeded, summary.failed, summary.skipped),
                      (0, 3, 3))
 
   def test_short_video_is_one_window(self):
     # 10 frames, --window=16: one window of the 10 frames (I3D takes >= 9).
-    video = fixtures.make_video(os.path.join(fixtures.new_tempdir(self), 'short.mp4'), 10,
-                       seed=3)
+    video = fixtures.make_video(
+        os.path.join(fixtures.new_tempdir(self), 'short.mp4'), 10, seed=3)
     output_dir = fixtures.new_tempdir(self)
-    summary = batch_run.run(inputs.resolve_inputs([video]), self.config, output_dir,
-                     self.extractor, progress=False)
+    summary = batch_run.run(inputs.resolve_inputs([video]), self.config,
+                            output_dir, self.extractor, progress=False)
     self.assertEqual((summary.succeeded, summary.failed), (1, 0))
     record = self._read_manifest(output_dir)['short']
     stream = record['streams']['rgb']
@@ -159,7 +162,7 @@ class RunTest(tf.test.TestCase):
     for index in range(2):
       part = inputs.shard(items, index, 2)
       summary = batch_run.run(part, self.config, output_dir, self.extractor,
-                       progress=False)
+                              progress=False)
       self.assertEqual(summary.succeeded, len(part))
       done.extend(item.key for item in part)
     self.assertCountEqual(done, ['v0', 'v1', 'v2'])
@@ -173,7 +176,8 @@ class RunTest(tf.test.TestCase):
       # /proc: permission bits let root write; only a probe tells.
       with self.assertRaisesRegex(ValueError,
                                   r'--output_dir=.*cannot be written'):
-        batch_run.run([], self.config, output_dir, self.extractor, progress=False)
+        batch_run.run([], self.config, output_dir, self.extractor,
+                      progress=False)
     self.assertFalse(os.path.exists('/proc/feats'))
 
   def test_ctrl_c_keeps_the_finished_videos_in_the_manifest(self):
@@ -192,7 +196,7 @@ class RunTest(tf.test.TestCase):
                            interrupted_at_the_second_video):
       with self.assertRaises(KeyboardInterrupt):
         batch_run.run(items, self.config, output_dir, self.extractor,
-               progress=False)
+                      progress=False)
     self.assertEqual(list(self._read_manifest(output_dir)), ['v0'])
 
 
@@ -209,7 +213,7 @@ class FailureTest(tf.test.TestCase):
     output_dir = os.path.join(folder, 'out')
     with self.assertLogs(level='WARNING') as logs:
       summary = batch_run.run(items, features.config, output_dir, features,
-                       progress=False)
+                              progress=False)
     self.assertEqual(summary.failures[0][0], path)  # Not .../nan.
     self.assertIn(f'Failed: {path}: ', '\n'.join(logs.output))
     with open(os.path.join(output_dir, storage.MANIFEST_NAME)) as f:
@@ -227,9 +231,11 @@ class ProgressLogTest(tf.test.TestCase):
     # A log line for every video, as if each took longer than the interval.
     with mock.patch.object(progress, 'LOG_EVERY_S', 0.0):
       with self.assertLogs(level='INFO') as logs:
-        batch_run.run(inputs.resolve_inputs(videos), config, fixtures.new_tempdir(self),
-               extractor_lib.FeatureExtractor(config, {'rgb': fixtures.random_model()}),
-               progress=False)
+        batch_run.run(
+            inputs.resolve_inputs(videos), config, fixtures.new_tempdir(self),
+            extractor_lib.FeatureExtractor(
+                config, {'rgb': fixtures.random_model()}),
+            progress=False)
     messages = [r.getMessage() for r in logs.records]
     self.assertTrue(any(m.startswith('Features: 1/2 videos (50%)')
                         for m in messages), messages)

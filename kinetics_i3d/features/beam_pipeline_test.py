@@ -46,8 +46,8 @@ class BeamPipelineTest(tf.test.TestCase):
     super().setUpClass()
     cls.folder = tempfile.mkdtemp(prefix='beam_pipeline_test_')
     cls.inputs = [
-        fixtures.make_video(os.path.join(cls.folder, f'video{i}.mp4'), 20 + 9 * i,
-                       seed=40 + i) for i in range(3)
+        fixtures.make_video(os.path.join(cls.folder, f'video{i}.mp4'),
+                            20 + 9 * i, seed=40 + i) for i in range(3)
     ]
     cls.inputs.append(
         fixtures.write_corrupt_video(os.path.join(cls.folder, 'corrupt.avi')))

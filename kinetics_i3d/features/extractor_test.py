@@ -57,7 +57,7 @@ class FeatureTest(tf.test.TestCase, parameterized.TestCase):
 
   def _extract(self, **kwargs):
     config = settings.ExtractionConfig(**{'window': 16, 'stride': 6,
-                                    'batch_size': 2, **kwargs})
+                                          'batch_size': 2, **kwargs})
     extractor = extractor_lib.FeatureExtractor(config, {'rgb': self.model})
     return extractor.extract(self.item)
 
@@ -84,7 +84,8 @@ class FeatureTest(tf.test.TestCase, parameterized.TestCase):
 
   def test_whole_clip_window(self):
     result = self._extract(window=0, stride=0, pooling='clip')
-    expected = fixtures.pooled_reference(self.model, self.clip, 'Mixed_5c', 'clip')
+    expected = fixtures.pooled_reference(self.model, self.clip, 'Mixed_5c',
+                                         'clip')
     self.assertAllClose(result.features['rgb'], expected[None], rtol=1e-5,
                         atol=1e-5)
     self.assertAllClose(result.windows['rgb'], [[0., 22 / 25]])
@@ -97,20 +98,23 @@ class FeatureTest(tf.test.TestCase, parameterized.TestCase):
     np.save(os.path.join(folder, 'big_rgb.npy'), clip)
     (item,) = inputs.resolve_inputs([folder])
     config = settings.ExtractionConfig(endpoint='Logits', pooling='logits',
-                                 window=10, stride=2, batch_size=2)
-    result = extractor_lib.FeatureExtractor(config, {'rgb': model}).extract(item)
+                                       window=10, stride=2, batch_size=2)
+    result = extractor_lib.FeatureExtractor(config,
+                                            {'rgb': model}).extract(item)
     expected = np.stack([
         fixtures.pooled_reference(model, clip[s:s + 10], 'Logits', 'logits')
         for s in (0, 2)
     ])
-    self.assertEqual(result.features['rgb'].shape, (2, i3d.KINETICS_400_CLASSES))
+    self.assertEqual(result.features['rgb'].shape,
+                     (2, i3d.KINETICS_400_CLASSES))
     self.assertAllClose(result.features['rgb'], expected, rtol=1e-4,
                         atol=1e-4)
 
   def test_network_too_short_for_endpoint(self):
     short = fixtures.random_model('Mixed_3c')
     with self.assertRaisesRegex(ValueError, "stops at 'Mixed_3c'"):
-      extractor_lib.FeatureExtractor(settings.ExtractionConfig(), {'rgb': short})
+      extractor_lib.FeatureExtractor(settings.ExtractionConfig(),
+                                     {'rgb': short})
 
 
 class VideoFeatureTest(tf.test.TestCase, parameterized.TestCase):
@@ -129,16 +133,18 @@ class VideoFeatureTest(tf.test.TestCase, parameterized.TestCase):
 
   def test_windowed_long_video_equals_per_window_passes(self):
     config = settings.ExtractionConfig(window=16, stride=12, batch_size=3,
-                                 resize=40, crop=32, pooling='time')
+                                       resize=40, crop=32, pooling='time')
     extractor = extractor_lib.FeatureExtractor(config, {'rgb': self.rgb_model})
     (item,) = inputs.resolve_inputs([self.long_video])
     result = extractor.extract(item)
-    frames = fixtures.decode_model_inputs(self.long_video, ['rgb'], 40, 32)['rgb']
+    frames = fixtures.decode_model_inputs(self.long_video, ['rgb'], 40,
+                                          32)['rgb']
     self.assertLen(frames, 70)
     starts = windows.window_starts(70, 16, 12)
     self.assertEqual(starts[-2:], [48, 54])  # 54: the tail window.
     expected = np.stack([
-        fixtures.pooled_reference(self.rgb_model, frames[s:s + 16], 'Mixed_5c', 'time')
+        fixtures.pooled_reference(self.rgb_model, frames[s:s + 16],
+                                  'Mixed_5c', 'time')
         for s in starts
     ])
     self.assertAllClose(result.features['rgb'], expected, rtol=1e-5,
@@ -151,11 +157,12 @@ class VideoFeatureTest(tf.test.TestCase, parameterized.TestCase):
 
   def test_both_streams(self):
     video = fixtures.make_video(os.path.join(fixtures.new_tempdir(self),
-                                    'short.mp4'), 20, 36, 44, seed=5)
-    config = settings.ExtractionConfig(streams=('rgb', 'flow'), window=8, stride=8,
-                                 resize=36, crop=32, pooling='clip')
-    extractor = extractor_lib.FeatureExtractor(config, {'rgb': self.rgb_model,
-                                             'flow': self.flow_model})
+                                             'short.mp4'), 20, 36, 44, seed=5)
+    config = settings.ExtractionConfig(streams=('rgb', 'flow'), window=8,
+                                       stride=8, resize=36, crop=32,
+                                       pooling='clip')
+    extractor = extractor_lib.FeatureExtractor(
+        config, {'rgb': self.rgb_model, 'flow': self.flow_model})
     (item,) = inputs.resolve_inputs([video])
     result = extractor.extract(item)
     reference = fixtures.decode_model_inputs(video, ['rgb', 'flow'], 36, 32)
@@ -196,10 +203,11 @@ class RealVideoTest(tf.test.TestCase):
     video = samples.sample_video_path('retroMars2018.avi')
     output_dir = fixtures.new_tempdir(self)
     config = settings.ExtractionConfig(endpoint='Logits', pooling='logits',
-                                 window=0)
+                                       window=0)
     summary = batch_run.run(inputs.resolve_inputs([video]), config, output_dir,
-                     extractor_lib.FeatureExtractor(config, {'rgb': self.model}),
-                     progress=False)
+                            extractor_lib.FeatureExtractor(
+                                config, {'rgb': self.model}),
+                            progress=False)
     self.assertEqual(summary.succeeded, 1)
     logits = np.load(os.path.join(output_dir, 'retroMars2018_rgb.npy'))
     self.assertEqual(logits.shape, (1, i3d.KINETICS_400_CLASSES))
@@ -220,8 +228,9 @@ class RealVideoTest(tf.test.TestCase):
     config = settings.ExtractionConfig(endpoint='Logits', pooling='logits')
     self.assertEqual(config.window, 64)
     summary = batch_run.run(inputs.resolve_inputs([video]), config, output_dir,
-                     extractor_lib.FeatureExtractor(config, {'rgb': self.model}),
-                     progress=False)
+                            extractor_lib.FeatureExtractor(
+                                config, {'rgb': self.model}),
+                            progress=False)
     self.assertEqual((summary.succeeded, summary.failed), (1, 0))
     logits = np.load(os.path.join(output_dir, 'g1_rgb.npy'))
     self.assertEqual(logits.shape, (1, i3d.KINETICS_400_CLASSES))

@@ -84,7 +84,7 @@ class InputStreamTest(tf.test.TestCase):
     with mock.patch.object(frame_sources, '_video_sources', spied_sources), \
         mock.patch.object(extractor, '_checked_features', waiting_features):
       summary = batch_run.run(items, self.config, output_dir, extractor,
-                       progress=False)
+                              progress=False)
     self.assertEqual(summary.succeeded, len(self.videos))
     self.assertEqual(overlapped, [True])
     # The same features as one video extracted alone, in this thread.

@@ -75,7 +75,7 @@ class CheckpointTest(tf.test.TestCase):
 
   def test_missing_checkpoint(self):
     config = settings.ExtractionConfig(flow_checkpoint='/nowhere/model.ckpt',
-                                 streams=('flow',))
+                                       streams=('flow',))
     with self.assertRaisesRegex(checkpoints.CheckpointError,
                                 'neither a released checkpoint'):
       networks.build_network(config, 'flow')
@@ -87,16 +87,18 @@ class CheckpointTest(tf.test.TestCase):
     features = {}
     for fast in (False, True):
       config = settings.ExtractionConfig(rgb_checkpoint=prefix, window=8,
-                                   pooling='time', fast=fast)
-      features[fast] = extractor_lib.FeatureExtractor(config).features('rgb', clip)
+                                         pooling='time', fast=fast)
+      features[fast] = extractor_lib.FeatureExtractor(config).features(
+          'rgb', clip)
     # Folding BatchNorm reorders float32 arithmetic only.
     self.assertAllClose(features[True], features[False], rtol=1e-4,
                         atol=1e-4)
 
   def test_checkpoint_file_features(self):
     prefix = fixtures.make_test_checkpoint('rgb_scratch')
-    config = settings.ExtractionConfig(rgb_checkpoint=prefix, endpoint='Mixed_4f',
-                                 window=9, stride=9, pooling='time')
+    config = settings.ExtractionConfig(rgb_checkpoint=prefix,
+                                       endpoint='Mixed_4f', window=9,
+                                       stride=9, pooling='time')
     extractor = extractor_lib.FeatureExtractor(config)
     # The reference computes the logits too: it needs 224x224 frames.
     clip = np.random.default_rng(3).uniform(

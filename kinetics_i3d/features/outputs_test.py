@@ -32,7 +32,8 @@ class SettingsFileTest(tf.test.TestCase):
   def setUpClass(cls):
     super().setUpClass()
     cls.folder = tempfile.mkdtemp()
-    cls.video = fixtures.make_video(os.path.join(cls.folder, 'v.mp4'), 20, seed=7)
+    cls.video = fixtures.make_video(os.path.join(cls.folder, 'v.mp4'), 20,
+                                    seed=7)
     cls.items = inputs.resolve_inputs([cls.video])
     cls.model = fixtures.random_model('Mixed_5c')
 
@@ -44,34 +45,40 @@ class SettingsFileTest(tf.test.TestCase):
     # The flow network cannot be loaded (an RGB checkpoint file), as when a
     # user's --streams=flow run lacks the flow weights.
     flow = self._config(streams=('flow',), flow_backend='opencv',
-                        flow_checkpoint=fixtures.make_test_checkpoint('rgb_scratch'))
+                        flow_checkpoint=fixtures.make_test_checkpoint(
+                            'rgb_scratch'))
     with self.assertRaisesRegex(checkpoints.CheckpointError, 'wrong stream'):
       batch_run.run(self.items, flow, output_dir, progress=False)
     self.assertFalse(os.path.exists(output_dir))
     # The corrected command, with other settings, in the same folder.
     rgb = self._config(window=8, stride=8)
     summary = batch_run.run(self.items, rgb, output_dir,
-                     extractor_lib.FeatureExtractor(rgb, {'rgb': self.model}),
-                     progress=False)
+                            extractor_lib.FeatureExtractor(
+                                rgb, {'rgb': self.model}),
+                            progress=False)
     self.assertEqual((summary.succeeded, summary.failed), (1, 0))
     with open(os.path.join(output_dir, storage.CONFIG_NAME)) as f:
       self.assertEqual(json.load(f), rgb.identity())
 
   def test_run_whose_videos_all_failed_pins_no_settings(self):
     output_dir = fixtures.new_tempdir(self)
-    corrupt = fixtures.write_corrupt_video(os.path.join(fixtures.new_tempdir(self), 'bad.mp4'))
+    corrupt = fixtures.write_corrupt_video(
+        os.path.join(fixtures.new_tempdir(self), 'bad.mp4'))
     first = self._config()
-    summary = batch_run.run(inputs.resolve_inputs([corrupt]), first, output_dir,
-                     extractor_lib.FeatureExtractor(first, {'rgb': self.model}),
-                     progress=False)
+    summary = batch_run.run(inputs.resolve_inputs([corrupt]), first,
+                            output_dir, extractor_lib.FeatureExtractor(
+                                first, {'rgb': self.model}),
+                            progress=False)
     self.assertEqual((summary.succeeded, summary.failed), (0, 1))
-    self.assertFalse(os.path.exists(os.path.join(output_dir, storage.CONFIG_NAME)))
+    self.assertFalse(
+        os.path.exists(os.path.join(output_dir, storage.CONFIG_NAME)))
     # Other settings are accepted; the manifest lists this run's records.
     other = self._config(window=8, stride=8)
     items = inputs.resolve_inputs([corrupt, self.video])
     summary = batch_run.run(items, other, output_dir,
-                     extractor_lib.FeatureExtractor(other, {'rgb': self.model}),
-                     progress=False)
+                            extractor_lib.FeatureExtractor(
+                                other, {'rgb': self.model}),
+                            progress=False)
     self.assertEqual((summary.succeeded, summary.failed), (1, 1))
     with open(os.path.join(output_dir, storage.MANIFEST_NAME)) as f:
       records = [json.loads(line) for line in f]
@@ -85,12 +92,13 @@ class SettingsFileTest(tf.test.TestCase):
     output_dir = fixtures.new_tempdir(self)
     first = self._config()
     batch_run.run(self.items, first, output_dir,
-           extractor_lib.FeatureExtractor(first, {'rgb': self.model}), progress=False)
+                  extractor_lib.FeatureExtractor(first, {'rgb': self.model}),
+                  progress=False)
     before = {n: os.stat(os.path.join(output_dir, n)).st_mtime_ns
               for n in os.listdir(output_dir)}
     with self.assertRaisesRegex(ValueError, r'window.*differ.*--overwrite'):
       batch_run.run(self.items, self._config(window=8, stride=8), output_dir,
-             progress=False)
+                    progress=False)
     self.assertEqual({n: os.stat(os.path.join(output_dir, n)).st_mtime_ns
                       for n in os.listdir(output_dir)}, before)
 
@@ -113,7 +121,8 @@ class FlowIdentityTest(tf.test.TestCase):
   def setUpClass(cls):
     super().setUpClass()
     cls.folder = tempfile.mkdtemp()
-    video = fixtures.make_video(os.path.join(cls.folder, 'f.mp4'), 12, 36, 44, seed=8)
+    video = fixtures.make_video(os.path.join(cls.folder, 'f.mp4'), 12, 36, 44,
+                                seed=8)
     cls.items = inputs.resolve_inputs([video])
     cls.settings = dict(streams=('flow',), window=8, stride=8, resize=36,
                         crop=32, pooling='clip', flow_backend='opencv')
@@ -121,8 +130,9 @@ class FlowIdentityTest(tf.test.TestCase):
 
   def _run(self, config, output_dir, **kwargs):
     return batch_run.run(self.items, config, output_dir,
-                  extractor_lib.FeatureExtractor(config, {'flow': self.model}),
-                  progress=False, **kwargs)
+                         extractor_lib.FeatureExtractor(
+                             config, {'flow': self.model}),
+                         progress=False, **kwargs)
 
   def test_recorded_and_compared_on_resume(self):
     output_dir = fixtures.new_tempdir(self)
@@ -155,7 +165,8 @@ class FlowIdentityTest(tf.test.TestCase):
     tf_identity = {'name': 'tvl1', 'backend': 'tf', 'params': {},
                    'tensorflow': tf.__version__}
     with mock.patch.object(backends, 'identity', return_value=tf_identity):
-      other = settings.ExtractionConfig(**{**self.settings, 'flow_backend': 'tf'})
+      other = settings.ExtractionConfig(**{**self.settings,
+                                           'flow_backend': 'tf'})
     self.assertEqual(other.identity()['flow'], tf_identity)
     self.assertFalse(outputs.is_done(self.items[0], other, output_dir))
     with self.assertRaisesRegex(ValueError, r'\(flow differ'):

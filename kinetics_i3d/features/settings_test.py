@@ -48,15 +48,16 @@ class ConfigTest(parameterized.TestCase):
   def test_flow_algorithm_is_part_of_the_settings(self):
     rgb = settings.ExtractionConfig()
     self.assertNotIn('flow', rgb.identity())
-    flow = settings.ExtractionConfig(streams=('rgb', 'flow'), flow_backend='opencv')
+    flow = settings.ExtractionConfig(streams=('rgb', 'flow'),
+                                     flow_backend='opencv')
     self.assertEqual(flow.identity()['flow'], backends.identity('opencv'))
     self.assertEqual(flow.identity()['flow']['params']['tau'], 0.25)
     self.assertEqual(json.loads(json.dumps(flow.identity())),
                      flow.identity())
     with mock.patch.object(backends, 'default_backend',
                            return_value='opencv'):
-      self.assertEqual(settings.ExtractionConfig(streams=('flow',)).flow_backend,
-                       'opencv')
+      self.assertEqual(
+          settings.ExtractionConfig(streams=('flow',)).flow_backend, 'opencv')
     with self.assertRaisesRegex(ValueError, '--flow_backend must be one of'):
       settings.ExtractionConfig(streams=('flow',), flow_backend='farneback')
 
