@@ -143,9 +143,11 @@ class _LazyExtractor:
 
   @property
   def loaded(self) -> bool:
+    """Whether the extractor exists (given, or its checkpoints loaded)."""
     return self._extractor is not None
 
   def __call__(self) -> extractor_lib.FeatureExtractor:
+    """The extractor, its checkpoints loaded on the first call."""
     if self._extractor is None:
       self._extractor = extractor_lib.FeatureExtractor(self._config)
     return self._extractor
