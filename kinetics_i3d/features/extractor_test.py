@@ -25,7 +25,6 @@ from kinetics_i3d.features import inputs
 from kinetics_i3d.features import networks
 from kinetics_i3d.features import settings
 from kinetics_i3d.features import storage
-from kinetics_i3d.features import windows
 from kinetics_i3d.video import samples
 
 
@@ -140,7 +139,7 @@ class VideoFeatureTest(tf.test.TestCase, parameterized.TestCase):
     frames = fixtures.decode_model_inputs(self.long_video, ['rgb'], 40,
                                           32)['rgb']
     self.assertLen(frames, 70)
-    starts = windows.window_starts(70, 16, 12)
+    starts = fixtures.window_starts(70, 16, 12)
     self.assertEqual(starts[-2:], [48, 54])  # 54: the tail window.
     expected = np.stack([
         fixtures.pooled_reference(self.rgb_model, frames[s:s + 16],
@@ -169,7 +168,7 @@ class VideoFeatureTest(tf.test.TestCase, parameterized.TestCase):
     for stream, model in (('rgb', self.rgb_model), ('flow', self.flow_model)):
       frames = reference[stream]
       self.assertLen(frames, 19)  # 20 frames, 19 flow fields.
-      starts = windows.window_starts(len(frames), 8, 8)
+      starts = fixtures.window_starts(len(frames), 8, 8)
       self.assertEqual(result.num_frames[stream], len(frames))
       expected = np.stack([
           fixtures.pooled_reference(model, frames[s:s + 8], 'Mixed_5c', 'clip')

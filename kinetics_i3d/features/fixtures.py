@@ -12,7 +12,7 @@ import json
 import os
 import shutil
 import tempfile
-from typing import Dict, Sequence
+from typing import Dict, List, Sequence
 
 from absl.testing import absltest
 import av
@@ -36,6 +36,28 @@ from kinetics_i3d.weights import tf1_checkpoint
 # endpoints take any frame size).
 SMALL = dict(window=16, stride=16, batch_size=2, resize=32, crop=32,
              pooling='clip')
+
+
+def window_starts(num_frames: int, window: int, stride: int,
+                  cover_tail: bool = True) -> List[int]:
+  """First frames of the full windows over `num_frames` frames: the oracle.
+
+  Args:
+    num_frames: Length of the stream.
+    window: Frames per window (> 0).
+    stride: Frames between consecutive starts (> 0).
+    cover_tail: Whether a window ends at the last frame when the regular
+      windows stop earlier.
+
+  Returns:
+    Start indices; empty if `num_frames < window`.
+  """
+  if num_frames < window:
+    return []
+  starts = list(range(0, num_frames - window + 1, stride))
+  if cover_tail and starts[-1] + window < num_frames:
+    starts.append(num_frames - window)
+  return starts
 
 
 def make_video(path: str, num_frames: int, height: int = 64, width: int = 80,

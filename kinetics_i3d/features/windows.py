@@ -18,29 +18,6 @@ from kinetics_i3d import streams as streams_lib
 from kinetics_i3d.features import settings
 
 
-def window_starts(num_frames: int, window: int, stride: int,
-                  cover_tail: bool = True) -> List[int]:
-  """First frames of the full windows over a stream of `num_frames` frames.
-
-  Args:
-    num_frames: Length of the stream.
-    window: Frames per window (> 0).
-    stride: Frames between consecutive starts (> 0).
-    cover_tail: Whether to add a window ending at the last frame when the
-      regular windows stop earlier.
-
-  Returns:
-    Start indices; empty if `num_frames < window` (`Windower` then takes the
-    whole stream as one shorter window).
-  """
-  if num_frames < window:
-    return []
-  starts = list(range(0, num_frames - window + 1, stride))
-  if cover_tail and starts[-1] + window < num_frames:
-    starts.append(num_frames - window)
-  return starts
-
-
 def min_window_frames(window: int) -> int:
   """Fewest frames a stream may have: the window, or the network's minimum.
 
@@ -77,10 +54,11 @@ class Windower:
   """Cuts a stream of frames into windows, holding at most one window.
 
   Frames are pushed one at a time; completed windows come back from `push`
-  and, for the tail window, from `finish`. Together they are exactly the
-  windows of `window_starts(number of frames pushed, ...)`; a stream shorter
-  than the window (but not than `min_frames`) is one window of all its
-  frames, and `shorter_than_window` is then True.
+  and, for the tail window, from `finish`. Windows start every `stride`
+  frames while a whole window fits; with `cover_tail`, a last one ends at
+  the last frame if those leave frames uncovered. A stream shorter than the
+  window (but not than `min_frames`) is one window of all its frames, and
+  `shorter_than_window` is then True.
   """
 
   def __init__(self, window: int, stride: int, cover_tail: bool = True,
@@ -91,7 +69,8 @@ class Windower:
       window: Frames per window; 0 for one window holding the whole stream
         (memory then grows with the stream).
       stride: Frames between window starts (> 0 when `window` > 0).
-      cover_tail: See `window_starts`.
+      cover_tail: Add a window ending at the last frame when the regular
+        windows stop earlier.
       what: How to call the stream in errors.
       min_frames: Fewest frames the stream may have; None for
         `min_window_frames(window)`.
@@ -119,11 +98,6 @@ class Windower:
   def count(self) -> int:
     """Frames pushed so far."""
     return self._count
-
-  @property
-  def buffered(self) -> int:
-    """Frames held right now."""
-    return len(self._buffer)
 
   def _clip(self, start: int) -> np.ndarray:
     offset = start - self._buffer_start

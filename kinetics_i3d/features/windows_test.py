@@ -1,12 +1,14 @@
 """Tests for windows.py: window starts and streamed windows (I3D, CVPR 2017)."""
 
 from typing import Iterable, List, Tuple
+import weakref
 
 from absl.testing import absltest
 from absl.testing import parameterized
 import numpy as np
 
 import i3d
+from kinetics_i3d.features import fixtures
 from kinetics_i3d.features import settings
 from kinetics_i3d.features import windows
 
@@ -36,8 +38,19 @@ class WindowTest(parameterized.TestCase):
   )
   def test_window_starts(self, num_frames, window, stride, cover_tail,
                          expected):
+    frames = np.zeros((num_frames, 1, 1, 1), np.float32)
+    if expected:
+      got = _windows(frames, window, stride, cover_tail)
+      self.assertEqual([start for start, _ in got], expected)
+    else:
+      # Shorter than the window, and than a window set this small.
+      with self.assertRaisesRegex(settings.ExtractionError,
+                                  'fewer than --window'):
+        _windows(frames, window, stride, cover_tail)
+    # The oracle the other tests use.
     self.assertEqual(
-        windows.window_starts(num_frames, window, stride, cover_tail), expected)
+        fixtures.window_starts(num_frames, window, stride, cover_tail),
+        expected)
 
   @parameterized.product(num_frames=[5, 9, 13, 30], window=[1, 4, 5],
                          stride=[1, 3, 4, 7], cover_tail=[True, False])
@@ -45,17 +58,21 @@ class WindowTest(parameterized.TestCase):
                                            cover_tail):
     frames = np.arange(num_frames, dtype=np.float32).reshape(-1, 1, 1, 1)
     got = _windows(frames, window, stride, cover_tail)
-    expected = windows.window_starts(num_frames, window, stride, cover_tail)
+    expected = fixtures.window_starts(num_frames, window, stride, cover_tail)
     self.assertEqual([start for start, _ in got], expected)
     for start, clip in got:
       np.testing.assert_array_equal(clip, frames[start:start + window])
 
   def test_buffer_stays_one_window(self):
     windower = windows.Windower(window=8, stride=3)
+    pushed = []
     most = 0
     for t in range(1000):
-      windower.push(np.full((2, 2, 1), t, np.float32))
-      most = max(most, windower.buffered)
+      frame = np.full((2, 2, 1), t, np.float32)
+      pushed.append(weakref.ref(frame))
+      windower.push(frame)
+      del frame
+      most = max(most, sum(ref() is not None for ref in pushed[-20:]))
     self.assertLessEqual(most, 9)
     self.assertLen(windower.finish(), 1)  # 1000 - 8 is not a multiple of 3.
 
