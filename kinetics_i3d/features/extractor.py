@@ -173,7 +173,7 @@ class FeatureExtractor:
       The features and where their windows lie.
 
     Raises:
-      ExtractionError, SampleArrayError, preprocess.PreprocessError, OSError,
+      ExtractionError, SampleArrayError, containers.PreprocessError, OSError,
         ValueError: For an input that cannot be read or is too short.
     """
     config = self._config

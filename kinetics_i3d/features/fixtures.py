@@ -29,7 +29,7 @@ from kinetics_i3d.features import outputs
 from kinetics_i3d.features import settings
 from kinetics_i3d.features import storage
 from kinetics_i3d.testing import reference_forward
-from kinetics_i3d.video import preprocess
+from kinetics_i3d.video import model_inputs
 from kinetics_i3d.weights import tf1_checkpoint
 
 # Small windows of small frames, wherever 224x224 is not the point (feature
@@ -151,7 +151,7 @@ def _reaches_logits(final_endpoint: str) -> bool:
 @functools.lru_cache(maxsize=None)
 def _decoded(path: str, streams: Sequence[str], resize: int,
              crop: int) -> Dict[str, np.ndarray]:
-  inputs = preprocess.video_to_model_inputs(
+  inputs = model_inputs.video_to_model_inputs(
       path, streams=tuple(streams), resize=resize, crop_size=crop,
       num_workers=1)
   return {s: np.asarray(inputs[s], np.float32)[0] for s in streams}
@@ -159,7 +159,7 @@ def _decoded(path: str, streams: Sequence[str], resize: int,
 
 def decode_model_inputs(path: str, streams: Sequence[str], resize: int,
                         crop: int) -> Dict[str, np.ndarray]:
-  """Whole-video model inputs {stream: [T, H, W, C]} through preprocess.py.
+  """Whole-video model inputs {stream: [T, H, W, C]} through model_inputs.
 
   The reference path: the whole video decoded at once (no windows, no
   streaming through the extraction).

@@ -20,9 +20,9 @@ from kinetics_i3d import streams as streams_lib
 from kinetics_i3d.features import inputs as inputs_lib
 from kinetics_i3d.features import settings
 from kinetics_i3d.features import windows
-from kinetics_i3d.video import decode
+from kinetics_i3d.video import containers
 from kinetics_i3d.video import formats
-from kinetics_i3d.video import preprocess
+from kinetics_i3d.video import model_inputs
 from kinetics_i3d.video import sample_arrays
 
 # (stream, [(first frame, number of frames)], float32 windows [B, T, H, W, C]
@@ -158,18 +158,18 @@ def _video_sources(path: str, config: settings.ExtractionConfig
                   ) -> Tuple[Frames, Dict[str, Any]]:
   """Streams (stream, frame) of a video file, decoded once for both streams.
 
-  Frames come from `preprocess.iter_model_input_frames`: 25 fps, smaller side
+  Frames come from `model_inputs.iter_model_input_frames`: 25 fps, smaller side
   `config.resize`, centre crop `config.crop`, flow by `config.flow_backend`;
   with flow, step t holds RGB frame t and the flow from frame t to t + 1, so
   N frames give N - 1 steps for both streams (N for RGB alone).
   """
   if not os.path.isfile(path):
     raise settings.ExtractionError(f'{path}: no such file or folder.')
-  info = {'source_fps': decode.source_fps(path), 'duration_s': None}
+  info = {'source_fps': containers.source_fps(path), 'duration_s': None}
 
   def frames():
     steps = 0
-    for step in preprocess.iter_model_input_frames(
+    for step in model_inputs.iter_model_input_frames(
         path, config.streams, fps=streams_lib.FPS, resize=config.resize,
         crop_size=config.crop, num_workers=config.flow_workers,
         flow_backend=config.flow_backend):
