@@ -28,7 +28,7 @@ def convert(saved_model_dir: str, xml_path: str) -> None:
   """Writes the IR of a SavedModel: `xml_path` and its `.bin`.
 
   Args:
-    saved_model_dir: A SavedModel written by `checkpoints.export_saved_model`.
+    saved_model_dir: A SavedModel written by `saved_model.export_saved_model`.
     xml_path: The .xml file to write (the caller stages it).
 
   Raises:

@@ -25,6 +25,7 @@ import tensorflow as tf
 
 import i3d
 from kinetics_i3d import paths
+from kinetics_i3d import streams
 from kinetics_i3d.testing import reference_forward
 from kinetics_i3d.weights import layouts
 from kinetics_i3d.weights import loading
@@ -36,6 +37,8 @@ from kinetics_i3d.weights import tf1_checkpoint
 # (float32; random weights give logits of magnitude up to about 3, and the
 # two implementations differ by about 2e-6 from summation order).
 LOGITS_ATOL = 1e-5
+
+_CROP = streams.CROP  # The logits' input size (their 7x7 average pool).
 
 RELEASED = tuple(layouts.ORIGINAL_CHECKPOINTS)
 # One released checkpoint per (layout, stream): the others share its names,
@@ -106,7 +109,7 @@ class OriginalLayoutsTest(parameterized.TestCase, tf.test.TestCase):
 
     # 17 frames: odd sizes exercise SAME's asymmetric padding, and two time
     # steps reach the logits' temporal mean.
-    clip = random_clip((2, 17, 224, 224, spec.num_channels), seed=10)
+    clip = random_clip((2, 17, _CROP, _CROP, spec.num_channels), seed=10)
     logits, _ = model(tf.constant(clip), is_training=False)
     expected = reference_forward.reference_logits(tensors, clip, spec.scope)
     self.assertEqual(logits.shape, (2, spec.num_classes))
@@ -137,7 +140,7 @@ class OriginalLayoutsTest(parameterized.TestCase, tf.test.TestCase):
     tensors = OriginalFixtures.tensors('rgb_scratch')
     model = i3d.InceptionI3d()
     loading.load_original(model, OriginalFixtures.path('rgb_scratch'), spec)
-    clip = random_clip((1, 9, 224, 224, 3), seed=11)
+    clip = random_clip((1, 9, _CROP, _CROP, 3), seed=11)
     model(tf.constant(clip), is_training=True)
 
     # TF1's update, computed here from the first unit's batch statistics:
@@ -230,8 +233,8 @@ class BuildModelTest(tf.test.TestCase):
 def golden_clip():
   """The deterministic input of the golden test: [1, 16, 224, 224, 3]."""
   t = np.arange(16, dtype=np.float64)[:, None, None, None]
-  h = np.arange(224, dtype=np.float64)[None, :, None, None] / 224.
-  w = np.arange(224, dtype=np.float64)[None, None, :, None] / 224.
+  h = np.arange(_CROP, dtype=np.float64)[None, :, None, None] / _CROP
+  w = np.arange(_CROP, dtype=np.float64)[None, None, :, None] / _CROP
   c = np.arange(3, dtype=np.float64)[None, None, None, :]
   x = np.sin(2 * np.pi * (2 * h + (1 + c) * w) + 0.4 * t) * np.cos(
       np.pi * (h - w) + 0.1 * (c + 1) * t)

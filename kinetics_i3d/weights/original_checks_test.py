@@ -139,8 +139,8 @@ class MalformedCheckpointsTest(parameterized.TestCase, tf.test.TestCase):
         r'Logits/Conv3d_0c_1x1/conv_3d/w has shape \(1, 1, 1, 1024, 600\) in '
         r'the checkpoint, but .* needs \(1, 1, 1, 1024, 400\) \(the checkpoint '
         r'has 600 classes, the model 400'):
-      loading.load_original(self.model,
-                                OriginalFixtures.path('rgb_scratch_kin600'), 'rgb')
+      loading.load_original(
+          self.model, OriginalFixtures.path('rgb_scratch_kin600'), 'rgb')
 
   def test_kin600_is_not_rgb_scratch(self):
     with self.assertRaisesRegex(

@@ -94,8 +94,8 @@ def _check_exportable(model: i3d.InceptionI3d, num_channels: int,
   if reaches_logits(model.final_endpoint) and not model.spatial_squeeze:
     raise ValueError(
         'Logits can be exported only with spatial_squeeze=True '
-        f'({streams.CROP}x{streams.CROP} frames); got final_endpoint {model.final_endpoint!r}, '
-        f'spatial_squeeze={model.spatial_squeeze}.')
+        f'({streams.CROP}x{streams.CROP} frames); got final_endpoint '
+        f'{model.final_endpoint!r}, spatial_squeeze={model.spatial_squeeze}.')
   check_export_num_frames(model.final_endpoint, num_frames)
   built_channels = name_mapping.model_num_channels(model)
   if built_channels is not None and built_channels != num_channels:

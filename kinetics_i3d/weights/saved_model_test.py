@@ -16,12 +16,15 @@ import numpy as np
 import tensorflow as tf
 
 import i3d
+from kinetics_i3d import streams
 from kinetics_i3d.weights import loading
 from kinetics_i3d.weights import name_mapping
 from kinetics_i3d.weights import saved_model
 from kinetics_i3d.weights.loading_test import LOGITS_ATOL
 from kinetics_i3d.weights.loading_test import OriginalFixtures
 from kinetics_i3d.weights.loading_test import random_clip
+
+_CROP = streams.CROP
 
 # Runs in a fresh interpreter outside the repository: only TensorFlow.
 _SERVE_SCRIPT = textwrap.dedent("""
@@ -54,7 +57,7 @@ class SavedModelTest(tf.test.TestCase):
     self.assertTrue(os.path.exists(os.path.join(export_dir, 'saved_model.pb')))
     self.assertEqual(sorted(os.listdir(work)), ['export'])  # No temp dirs.
 
-    clip = random_clip((1, 10, 224, 224, 3), seed=13)
+    clip = random_clip((1, 10, _CROP, _CROP, 3), seed=13)
     np.save(os.path.join(work, 'clip.npy'), clip)
     script = os.path.join(work, 'serve.py')
     with open(script, 'w') as f:
@@ -67,7 +70,8 @@ class SavedModelTest(tf.test.TestCase):
          os.path.join(work, 'probs.npy')],
         cwd=work, env=env, capture_output=True, text=True, check=False)
     self.assertEqual(out.returncode, 0, out.stderr[-3000:])
-    self.assertIn('INPUT [None, None, 224, 224, 3] float32', out.stdout)
+    self.assertIn(f'INPUT [None, None, {_CROP}, {_CROP}, 3] float32',
+                  out.stdout)
     self.assertIn("OUTPUTS ['logits', 'probabilities']", out.stdout)
     self.assertIn('REPO_MODULES []', out.stdout)
 
@@ -101,29 +105,28 @@ class SavedModelTest(tf.test.TestCase):
     serve = loaded.signatures['serving_default']
     self.assertEqual(
         serve.structured_input_signature[1]['frames'].shape.as_list(),
-        [None, 9, 224, 224, 2])
+        [None, 9, _CROP, _CROP, 2])
 
   def test_truncated_model_exports_features(self):
     model = i3d.InceptionI3d(final_endpoint='Conv3d_1a_7x7')
     name_mapping.build_variables(model, 3)
-    export_dir = os.path.join(tempfile.mkdtemp(dir=OriginalFixtures.directory()),
-                              'features')
+    export_dir = os.path.join(
+        tempfile.mkdtemp(dir=OriginalFixtures.directory()), 'features')
     saved_model.export_saved_model(model, export_dir, num_channels=3,
                                    num_frames=4)
     serve = tf.saved_model.load(export_dir).signatures['serving_default']
     self.assertEqual(list(serve.structured_outputs), ['features'])
-    clip = random_clip((2, 4, 224, 224, 3), seed=5)
+    clip = random_clip((2, 4, _CROP, _CROP, 3), seed=5)
     expected, _ = model(tf.constant(clip), is_training=False)
     self.assertAllClose(serve(frames=tf.constant(clip))['features'], expected,
                         rtol=0, atol=1e-6)
 
   def test_logits_need_enough_frames(self):
+    no_export = os.path.join(OriginalFixtures.directory(), 'no_export')
     with self.assertRaisesRegex(ValueError, 'num_frames=8 is below 9'):
-      saved_model.export_saved_model(
-          i3d.InceptionI3d(), os.path.join(OriginalFixtures.directory(), 'no_export'),
-          num_channels=3, num_frames=8)
-    self.assertFalse(
-        os.path.exists(os.path.join(OriginalFixtures.directory(), 'no_export')))
+      saved_model.export_saved_model(i3d.InceptionI3d(), no_export,
+                                     num_channels=3, num_frames=8)
+    self.assertFalse(os.path.exists(no_export))
 
 
 if __name__ == '__main__':

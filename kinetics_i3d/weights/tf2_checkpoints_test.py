@@ -54,7 +54,7 @@ class NativeCheckpointTest(tf.test.TestCase):
         truncated.Mixed_3c.branch_1[1].conv_3d.w.numpy(),
         self.model.Mixed_3c.branch_1[1].conv_3d.w.numpy())
 
-    other = i3d.InceptionI3d(num_classes=600)
+    other = i3d.InceptionI3d(num_classes=i3d.KINETICS_600_CLASSES)
     name_mapping.build_variables(other, 3)
     before = [v.numpy() for v in other.variables]
     with self.assertRaisesRegex(
@@ -78,7 +78,8 @@ class NativeCheckpointTest(tf.test.TestCase):
   def test_restore_refuses_original_checkpoint(self):
     with self.assertRaisesRegex(layouts.CheckpointError,
                                 r'not a TF2 checkpoint.*load_original'):
-      tf2_checkpoints.restore(i3d.InceptionI3d(), OriginalFixtures.path('rgb_scratch'))
+      tf2_checkpoints.restore(i3d.InceptionI3d(),
+                              OriginalFixtures.path('rgb_scratch'))
 
   def test_save_unbuilt_model(self):
     with self.assertRaisesRegex(layouts.CheckpointError, 'no weights'):
