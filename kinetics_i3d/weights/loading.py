@@ -38,9 +38,6 @@ from kinetics_i3d.weights import name_mapping
 from kinetics_i3d.weights import original_checks
 from kinetics_i3d.weights import resolution
 
-CheckpointError = layouts.CheckpointError
-CheckpointSpec = layouts.CheckpointSpec
-ORIGINAL_CHECKPOINTS = layouts.ORIGINAL_CHECKPOINTS
 
 # Sonnet 2 EMA counter after loading a TF1 moving statistic (see the module
 # docstring): large enough that 0.999**counter is exactly 0 in float32.
@@ -67,18 +64,18 @@ class LoadResult:
   ignored: List[str]
 
 
-def _resolve(spec_or_stream: Union[CheckpointSpec, str]
-            ) -> Tuple[str, Optional[CheckpointSpec]]:
-  if isinstance(spec_or_stream, CheckpointSpec):
+def _resolve(spec_or_stream: Union[layouts.CheckpointSpec, str]
+            ) -> Tuple[str, Optional[layouts.CheckpointSpec]]:
+  if isinstance(spec_or_stream, layouts.CheckpointSpec):
     return spec_or_stream.stream, spec_or_stream
-  if spec_or_stream in ORIGINAL_CHECKPOINTS:
-    spec = ORIGINAL_CHECKPOINTS[spec_or_stream]
+  if spec_or_stream in layouts.ORIGINAL_CHECKPOINTS:
+    spec = layouts.ORIGINAL_CHECKPOINTS[spec_or_stream]
     return spec.stream, spec
   if spec_or_stream in layouts.STREAM_SCOPES:
     return spec_or_stream, None
   raise ValueError(
       f'Expected a CheckpointSpec, a checkpoint name in '
-      f'{sorted(ORIGINAL_CHECKPOINTS)} or a stream in '
+      f'{sorted(layouts.ORIGINAL_CHECKPOINTS)} or a stream in '
       f'{sorted(layouts.STREAM_SCOPES)}; got {spec_or_stream!r}.')
 
 
@@ -89,12 +86,13 @@ def open_checkpoint(path: str) -> Any:
     CheckpointError: If `<path>.index` is absent or not a checkpoint.
   """
   if not tf.io.gfile.exists(path + '.index'):
-    raise CheckpointError(f'{path}.index: not found.')
+    raise layouts.CheckpointError(f'{path}.index: not found.')
   try:
     return tf.train.load_checkpoint(path)
   except (tf.errors.OpError, ValueError) as e:
-    raise CheckpointError(f'{path}: not a readable checkpoint '
-                          f'({errors.first_line(e, limit=None)}).') from e
+    raise layouts.CheckpointError(
+        f'{path}: not a readable checkpoint '
+        f'({errors.first_line(e, limit=None)}).') from e
 
 
 def _read_tensors(path: str, reader: Any,
@@ -106,7 +104,7 @@ def _read_tensors(path: str, reader: Any,
       values[name] = reader.get_tensor(name)
     # A short data file gives IndexError ('Read less bytes than requested').
     except (tf.errors.OpError, IndexError, RuntimeError, OSError) as e:
-      raise CheckpointError(
+      raise layouts.CheckpointError(
           f'{path}: cannot read {name} ({errors.first_line(e, limit=None)}); '
           'the data file is missing, truncated or corrupt: copy it '
           'again.') from e
@@ -142,7 +140,7 @@ def _reinitialize(row: name_mapping.MappedVariable,
 
 def load_original(model: i3d.InceptionI3d,
                   path: str,
-                  spec_or_stream: Union[CheckpointSpec, str],
+                  spec_or_stream: Union[layouts.CheckpointSpec, str],
                   skip_logits: bool = False) -> LoadResult:
   """Loads one of DeepMind's original TF1 checkpoints into `model`.
 

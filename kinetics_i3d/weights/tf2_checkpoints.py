@@ -24,7 +24,6 @@ from kinetics_i3d.weights import layouts
 from kinetics_i3d.weights import loading
 from kinetics_i3d.weights import name_mapping
 
-CheckpointError = layouts.CheckpointError
 
 # The key of the first convolution's kernel, [7, 7, 7, channels, 64]: present
 # in every TF2 checkpoint of the model, and it says the input channels.
@@ -61,7 +60,7 @@ def save(model: i3d.InceptionI3d,
     CheckpointError: If the model has no variables.
   """
   if not name_mapping.is_built(model):
-    raise CheckpointError(
+    raise layouts.CheckpointError(
         f'{directory}: nothing to save, the model has no weights yet.')
   checkpoint = tf.train.Checkpoint(model=model, **trackables)
   manager = tf.train.CheckpointManager(
@@ -82,7 +81,7 @@ def _latest(directory: str) -> str:
     return directory
   path = tf.train.latest_checkpoint(directory)
   if path is None:
-    raise CheckpointError(
+    raise layouts.CheckpointError(
         f'{directory}: no TF2 checkpoint found (no `checkpoint` state file '
         'naming one).')
   return path
@@ -92,13 +91,13 @@ def _file_channels(path: str, shapes: Dict[str, List[int]],
                    num_channels: Optional[int]) -> int:
   """The input channels of a TF2 checkpoint of the model, checked."""
   if _FIRST_CONV_KEY not in shapes:
-    raise CheckpointError(
+    raise layouts.CheckpointError(
         f'{path}: not a TF2 checkpoint of an I3D model (no '
         f'{_FIRST_CONV_KEY}); DeepMind\'s original checkpoints load with '
         'load_original().')
   file_channels = shapes[_FIRST_CONV_KEY][3]
   if num_channels is not None and num_channels != file_channels:
-    raise CheckpointError(
+    raise layouts.CheckpointError(
         f'{path}: model/Conv3d_1a_7x7/conv_3d/w has shape '
         f'{tuple(shapes[_FIRST_CONV_KEY])}, i.e. {file_channels} input '
         f'channels, but {num_channels} were asked for.')
@@ -142,7 +141,8 @@ def restore(model: i3d.InceptionI3d,
   except (AssertionError, ValueError, tf.errors.OpError) as e:
     for variable, value in snapshot:
       variable.assign(value)
-    raise CheckpointError(f'{path}: does not fit the model: '
-                          f'{errors.first_line(e, limit=None)}') from e
+    raise layouts.CheckpointError(
+        f'{path}: does not fit the model: '
+        f'{errors.first_line(e, limit=None)}') from e
   logging.info('Restored %s.', path)
   return path
