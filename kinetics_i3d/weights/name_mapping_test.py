@@ -5,6 +5,8 @@ Zisserman, CVPR 2017) are read from testdata/checkpoint_layouts.json, written
 from the released files.
 """
 
+import functools
+
 from absl.testing import absltest
 from absl.testing import parameterized
 import tensorflow as tf
@@ -15,13 +17,20 @@ from kinetics_i3d.weights import layouts
 from kinetics_i3d.weights import name_mapping
 
 
+@functools.lru_cache(maxsize=None)
+def _built_model(num_classes, num_channels):
+  """A model with variables, one per shape (the layouts share three)."""
+  model = i3d.InceptionI3d(num_classes=num_classes)
+  name_mapping.build_variables(model, num_channels)
+  return model
+
+
 class VariableMappingTest(parameterized.TestCase, tf.test.TestCase):
 
   @parameterized.parameters(*layouts.ORIGINAL_CHECKPOINTS)
   def test_mapping_is_exactly_the_layout(self, name):
     spec = layouts.ORIGINAL_CHECKPOINTS[name]
-    model = i3d.InceptionI3d(num_classes=spec.num_classes)
-    name_mapping.build_variables(model, spec.num_channels)
+    model = _built_model(spec.num_classes, spec.num_channels)
     self.assertEqual(name_mapping.model_num_channels(model),
                      spec.num_channels)
     mapping = name_mapping.variable_mapping(model, spec.scope, spec.layout)
@@ -47,7 +56,7 @@ class VariableMappingTest(parameterized.TestCase, tf.test.TestCase):
     self.assertIsNone(name_mapping.model_num_channels(model))
     with self.assertRaisesRegex(ValueError, r'build_variables'):
       name_mapping.variable_mapping(model, '', 'kin600')
-    name_mapping.build_variables(model, 2)
+    model = _built_model(i3d.KINETICS_400_CLASSES, 2)
     self.assertTrue(name_mapping.is_built(model))
     with self.assertRaisesRegex(ValueError, r"'tf2'.*'tf1', 'kin600'"):
       name_mapping.variable_mapping(model, '', 'tf2')
