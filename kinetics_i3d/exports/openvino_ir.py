@@ -9,8 +9,9 @@ default.
 
 Precision at run time: on CPUs with bfloat16 or float16 arithmetic (AVX-512
 BF16, AMX, ARM fp16) OpenVINO's CPU plugin computes in that precision unless
-told otherwise, which moves the logits by about 0.1; `compile` asks for
-float32 (`INFERENCE_PRECISION_HINT`), which the parity figures need.
+told otherwise, which moves the logits far beyond the parity tolerance
+(README, Exporting); `compile_ir` asks for float32
+(`INFERENCE_PRECISION_HINT`).
 """
 
 from typing import Any, Dict
