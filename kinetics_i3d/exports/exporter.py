@@ -3,22 +3,23 @@
 The network is the I3D of Carreira & Zisserman, "Quo Vadis, Action
 Recognition? A New Model and the Kinetics Dataset", CVPR 2017
 (https://arxiv.org/abs/1705.07750). Every format starts from the SavedModel
-of `checkpoints.export_saved_model` (the model's own forward pass, traced);
+of `saved_model.export_saved_model` (the model's own forward pass, traced);
 `FORMATS` says which signature it gets, which converter turns it into what,
 and which pip extra installs that converter. A new format is a row.
 
-All or nothing: the parent folder of the output gets a hidden staging
-folder, `.{name}.tmp-*`; everything is written there and renamed into place
-at the end (an IR's .bin before its .xml, so an .xml always has its
-weights), and the staging folder is removed whatever happens.
+All or nothing, by one of two paths: a SavedModel is written through
+`atomic_files.staged_directory`; a converter's outputs are converted in a
+hidden scratch folder beside them, `.{name}.tmp-*`, from a SavedModel there,
+and placed together through `atomic_files.staged` (an IR's .bin before its
+.xml, so an .xml always has its weights). Nothing temporary is left behind
+whatever happens.
 """
 
 import dataclasses
 import importlib
 import os
-import shutil
 import tempfile
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 from absl import logging
 
@@ -28,7 +29,9 @@ from kinetics_i3d.exports import onnx_file
 from kinetics_i3d.exports import openvino_ir
 from kinetics_i3d.exports import signatures
 from kinetics_i3d.utils import atomic_files
-from kinetics_i3d.weights import checkpoints
+from kinetics_i3d.weights import layouts
+from kinetics_i3d.weights import loading
+from kinetics_i3d.weights import saved_model
 
 # The pip extra that installs every converter (setup.py).
 PIP_EXTRA = 'export'
@@ -52,7 +55,7 @@ class ExportFormat:
   """
   name: str
   description: str
-  signature: checkpoints.ServingSignature
+  signature: saved_model.ServingSignature
   convert: Optional[Callable[[str, str], None]]
   suffix: str
   outputs: Callable[[str], Tuple[str, ...]]
@@ -69,7 +72,7 @@ FORMATS: Dict[str, ExportFormat] = {
         ExportFormat(
             'savedmodel',
             "SavedModel, signature 'serving_default': frames -> logits, "
-            'probabilities (or features)', checkpoints.SERVING_DEFAULT,
+            'probabilities (or features)', saved_model.SERVING_DEFAULT,
             None, '', _itself),
         ExportFormat(
             'tfhub',
@@ -78,11 +81,11 @@ FORMATS: Dict[str, ExportFormat] = {
             None, '', _itself, rgb_logits_only=True),
         ExportFormat(
             'onnx', f'ONNX file (tf2onnx, opset {onnx_file.OPSET})',
-            checkpoints.SERVING_DEFAULT, onnx_file.convert, '.onnx',
+            saved_model.SERVING_DEFAULT, onnx_file.convert, '.onnx',
             _itself, ('tf2onnx',)),
         ExportFormat(
             'openvino', 'OpenVINO IR: .xml and .bin (float32 weights)',
-            checkpoints.SERVING_DEFAULT, openvino_ir.convert, '.xml',
+            saved_model.SERVING_DEFAULT, openvino_ir.convert, '.xml',
             lambda xml: (openvino_ir.bin_path(xml), xml), ('openvino',)),
     )
 }
@@ -108,7 +111,7 @@ def check_converter(row: ExportFormat) -> None:
           f"pip install -e '.[{PIP_EXTRA}]' in a checkout).") from None
 
 
-def check_request(row: ExportFormat, spec: checkpoints.CheckpointSpec,
+def check_request(row: ExportFormat, spec: layouts.CheckpointSpec,
                   endpoint: str, num_frames: Optional[int], output: str,
                   overwrite: bool) -> Tuple[str, ...]:
   """Checks an export before any model is built; returns the output paths.
@@ -139,16 +142,13 @@ def check_request(row: ExportFormat, spec: checkpoints.CheckpointSpec,
         f'format={row.name} stands in for the TF-Hub modules, which classify '
         f'RGB clips; {spec.name} at endpoint {endpoint} has no such '
         'interface. Use --format=savedmodel.')
-  checkpoints.check_export_num_frames(endpoint, num_frames)
+  saved_model.check_export_num_frames(endpoint, num_frames)
   if row.suffix and not output.endswith(row.suffix):
     raise ValueError(f'output={output}: --format={row.name} writes a '
                      f'{row.suffix} file; end the path with {row.suffix}.')
   paths = tuple(os.path.abspath(p) for p in row.outputs(output))
-  if not overwrite:
-    for path in paths:
-      if os.path.lexists(path):
-        raise FileExistsError(f'{path} exists; pass --overwrite to replace '
-                              'it.')
+  for path in paths:
+    atomic_files.refuse_existing(path, overwrite)
   check_converter(row)
   return paths
 
@@ -163,7 +163,7 @@ def export(checkpoint: str,
   """Exports a released checkpoint in one format.
 
   Args:
-    checkpoint: A key of `checkpoints.ORIGINAL_CHECKPOINTS`.
+    checkpoint: A key of `layouts.ORIGINAL_CHECKPOINTS`.
     format_name: A key of `FORMATS`.
     output: The folder (SavedModels) or file (.onnx, .xml) to write.
     endpoint: Where the exported network stops ('Logits' for the classifier,
@@ -183,48 +183,50 @@ def export(checkpoint: str,
     ImportError: If the format's converter is not installed.
   """
   row = get_format(format_name)
-  if checkpoint not in checkpoints.ORIGINAL_CHECKPOINTS:
+  if checkpoint not in layouts.ORIGINAL_CHECKPOINTS:
     raise ValueError(f'checkpoint={checkpoint!r} is unknown; choose one of '
-                     f'{sorted(checkpoints.ORIGINAL_CHECKPOINTS)}.')
-  spec = checkpoints.ORIGINAL_CHECKPOINTS[checkpoint]
+                     f'{sorted(layouts.ORIGINAL_CHECKPOINTS)}.')
+  spec = layouts.ORIGINAL_CHECKPOINTS[checkpoint]
   paths = check_request(row, spec, endpoint, num_frames, output, overwrite)
-  model = checkpoints.build_model(checkpoint, final_endpoint=endpoint,
-                                  checkpoint_dir=checkpoint_dir)
+  model = loading.build_model(checkpoint, final_endpoint=endpoint,
+                              checkpoint_dir=checkpoint_dir)
   parent = os.path.dirname(paths[-1])
   if not os.path.isdir(parent):
     logging.info('Creating %s.', parent)
     os.makedirs(parent, exist_ok=True)
-  staging = tempfile.mkdtemp(
-      prefix=f'.{os.path.basename(paths[-1])}{atomic_files.TMP_MARK}',
-      dir=parent)
-  try:
-    saved_model = os.path.join(staging, 'saved_model')
-    checkpoints.export_saved_model(model, saved_model, spec.num_channels,
-                                   num_frames=num_frames,
+  if row.convert is None:
+    saved_model.export_saved_model(model, paths[-1], spec.num_channels,
+                                   num_frames=num_frames, overwrite=overwrite,
                                    signature=row.signature)
-    if row.convert is None:
-      staged = [saved_model]
-    else:
-      staged = [os.path.join(staging, os.path.basename(p)) for p in paths]
-      row.convert(saved_model, staged[-1])
-    _publish(staged, paths, overwrite)
-  finally:
-    shutil.rmtree(staging, ignore_errors=True)
+  else:
+    _convert(row, model, spec.num_channels, num_frames, paths, overwrite)
   logging.info('Exported %s (%s) to %s.', checkpoint, row.name,
                ', '.join(paths))
   return list(paths)
 
 
-def _publish(staged: Sequence[str], paths: Sequence[str],
+def _convert(row: ExportFormat, model: i3d.InceptionI3d, num_channels: int,
+             num_frames: Optional[int], paths: Tuple[str, ...],
              overwrite: bool) -> None:
-  """Renames each staged output over its path, in order."""
-  for source, path in zip(staged, paths):
-    if os.path.lexists(path):
-      if not overwrite:  # Created by someone else meanwhile.
-        raise FileExistsError(f'{path} exists; pass --overwrite to replace '
-                              'it.')
-      if os.path.isdir(path) and not os.path.islink(path):
-        shutil.rmtree(path)
-      else:
-        os.remove(path)
-    os.rename(source, path)
+  """Writes a converter's outputs, all of them or none.
+
+  Args:
+    row: A format with a converter.
+    model: The loaded model.
+    num_channels: Its input channels.
+    num_frames: Fixed clip length, or None.
+    paths: The outputs (absolute), in the order they are placed.
+    overwrite: Whether existing outputs may be replaced.
+  """
+  scratch = tempfile.TemporaryDirectory(
+      prefix=f'.{os.path.basename(paths[-1])}{atomic_files.TMP_MARK}',
+      dir=os.path.dirname(paths[-1]))
+  with scratch as folder:
+    source = saved_model.export_saved_model(
+        model, os.path.join(folder, 'saved_model'), num_channels,
+        num_frames=num_frames, signature=row.signature)
+    converted = [os.path.join(folder, os.path.basename(p)) for p in paths]
+    row.convert(source, converted[-1])
+    with atomic_files.staged(paths, overwrite=overwrite) as temporary:
+      for path, written in zip(paths, converted):
+        os.replace(written, temporary[path])

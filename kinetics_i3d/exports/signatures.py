@@ -19,7 +19,7 @@ users rely on, as read from the published sources:
 * the reference FVD (google-research, frechet_video_distance.py): the
   pre-softmax logits `RGB/inception_i3d/Mean:0` of `hub.Module(URL)(videos)`.
 
-`TFHUB` is that interface as a `checkpoints.ServingSignature`: signature
+`TFHUB` is that interface as a `saved_model.ServingSignature`: signature
 'default', input 'rgb_input', output 'default' (the logits, [B, classes]).
 """
 
@@ -27,13 +27,8 @@ from typing import Dict
 
 import tensorflow as tf
 
-from kinetics_i3d.weights import checkpoints
+from kinetics_i3d.weights import saved_model
 
-# The modules this export stands in for, by number of classes.
-TFHUB_MODULES: Dict[int, str] = {
-    400: 'https://tfhub.dev/deepmind/i3d-kinetics-400/1',
-    600: 'https://tfhub.dev/deepmind/i3d-kinetics-600/1',
-}
 TFHUB_SIGNATURE = 'default'
 TFHUB_INPUT = 'rgb_input'
 TFHUB_OUTPUT = 'default'
@@ -61,5 +56,5 @@ def tfhub_outputs(output: tf.Tensor,
   return {TFHUB_OUTPUT: end_points['Logits']}
 
 
-TFHUB = checkpoints.ServingSignature(TFHUB_SIGNATURE, TFHUB_INPUT,
+TFHUB = saved_model.ServingSignature(TFHUB_SIGNATURE, TFHUB_INPUT,
                                      tfhub_outputs)

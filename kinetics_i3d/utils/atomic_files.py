@@ -34,6 +34,8 @@ private, 0o600); nothing reads or sets the umask, which is not thread-safe.
     f.write(text)
   with atomic_files.staged(['a.npy', 'b.gif']) as temporary:
     ...  # Write temporary['a.npy'] and temporary['b.gif'] by path.
+  with atomic_files.staged_directory('out/saved_model') as folder:
+    ...  # Fill the empty folder; it becomes out/saved_model at the end.
 
 Three helpers serve the checks around such writes: `nearest_existing(path)`,
 where a folder about to be created would hang, `write_problem(path)`, why a
@@ -46,6 +48,8 @@ import glob
 import hashlib
 import os
 import secrets
+import shutil
+import tempfile
 from typing import IO, Dict, Iterator, Optional, Sequence
 
 import numpy as np
@@ -149,6 +153,69 @@ def staged(paths: Sequence[str],
   finally:
     for temporary in temporaries.values():
       remove_quietly(temporary)
+
+
+def _refuse_folder(path: str, overwrite: bool) -> None:
+  if not overwrite and os.path.lexists(path):
+    raise FileExistsError(f'{path} exists and overwrite is off.')
+
+
+def _swap_in(staging: str, path: str) -> None:
+  """Renames the folder `staging` to `path`, replacing what is there."""
+  if not os.path.lexists(path):
+    os.rename(staging, path)
+    return
+  # Aside first, so that `path` is the old or the new folder at every moment
+  # but the one between the two renames, and the old one comes back if the
+  # second rename fails.
+  aside = tempfile.mkdtemp(prefix=f'.{os.path.basename(path)}{TMP_MARK}old-',
+                           dir=os.path.dirname(path))
+  os.rmdir(aside)
+  os.rename(path, aside)
+  try:
+    os.rename(staging, path)
+  except BaseException:
+    os.rename(aside, path)
+    raise
+  if os.path.isdir(aside) and not os.path.islink(aside):
+    shutil.rmtree(aside, ignore_errors=True)
+  else:
+    os.remove(aside)
+
+
+@contextlib.contextmanager
+def staged_directory(path: str, overwrite: bool = False) -> Iterator[str]:
+  """An empty folder that becomes `path` at the end, or nothing changes.
+
+  For writers of a whole folder (a SavedModel). The folder is created beside
+  `path` under a hidden temporary name, `.{name}.tmp-{random}`, and renamed
+  to `path` on normal exit; an existing `path` is moved aside first and
+  removed once the new folder is in place. On any exception the temporary
+  folder is removed and `path` is as it was.
+
+  Args:
+    path: The destination folder; its parent is created if needed.
+    overwrite: If False, raise `FileExistsError` if `path` exists, both on
+      entry (before any work) and before the rename.
+
+  Yields:
+    The temporary folder's path (absolute).
+
+  Raises:
+    FileExistsError: If not `overwrite` and `path` exists.
+  """
+  path = os.path.abspath(path)
+  _refuse_folder(path, overwrite)
+  parent = os.path.dirname(path)
+  os.makedirs(parent, exist_ok=True)
+  staging = tempfile.mkdtemp(prefix=f'.{os.path.basename(path)}{TMP_MARK}',
+                             dir=parent)
+  try:
+    yield staging
+    _refuse_folder(path, overwrite)  # Created by someone else meanwhile?
+    _swap_in(staging, path)
+  finally:
+    shutil.rmtree(staging, ignore_errors=True)
 
 
 @contextlib.contextmanager

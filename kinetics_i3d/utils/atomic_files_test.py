@@ -200,5 +200,69 @@ class RefuseExistingTest(absltest.TestCase):
     atomic_files.refuse_existing(path, overwrite=True)
 
 
+
+class StagedDirectoryTest(absltest.TestCase):
+
+  def setUp(self):
+    super().setUp()
+    self.dir = tempfile.mkdtemp()
+    self.addCleanup(shutil.rmtree, self.dir, True)
+    self.path = os.path.join(self.dir, 'new', 'model')
+
+  def _fill(self, folder, text):
+    with open(os.path.join(folder, 'weights.txt'), 'w') as f:
+      f.write(text)
+
+  def _read(self):
+    with open(os.path.join(self.path, 'weights.txt')) as f:
+      return f.read()
+
+  def test_complete_at_the_end_and_no_leftovers(self):
+    with atomic_files.staged_directory(self.path) as folder:
+      self.assertEqual(os.listdir(folder), [])
+      self.assertTrue(os.path.basename(folder).startswith(
+          '.model' + atomic_files.TMP_MARK))
+      self.assertEqual(os.path.dirname(folder), os.path.dirname(self.path))
+      self._fill(folder, 'first')
+      self.assertFalse(os.path.exists(self.path))  # Not before the end.
+    self.assertEqual(self._read(), 'first')
+    self.assertEqual(os.listdir(os.path.dirname(self.path)), ['model'])
+
+  def test_exception_leaves_it_absent_or_as_it_was(self):
+    with self.assertRaises(_Boom):
+      with atomic_files.staged_directory(self.path) as folder:
+        self._fill(folder, 'partial')
+        raise _Boom()
+    self.assertEqual(os.listdir(os.path.dirname(self.path)), [])
+    with atomic_files.staged_directory(self.path) as folder:
+      self._fill(folder, 'old')
+    with self.assertRaises(_Boom):
+      with atomic_files.staged_directory(self.path, overwrite=True) as folder:
+        self._fill(folder, 'partial')
+        raise _Boom()
+    self.assertEqual(self._read(), 'old')
+    self.assertEqual(os.listdir(os.path.dirname(self.path)), ['model'])
+
+  def test_overwrite_replaces_and_refusal_keeps(self):
+    os.makedirs(self.path)
+    self._fill(self.path, 'old')
+    with self.assertRaisesRegex(FileExistsError,
+                                r'model exists and overwrite is off'):
+      with atomic_files.staged_directory(self.path):
+        self.fail('A refused folder is refused before any work.')
+    self.assertEqual(self._read(), 'old')
+    with self.assertRaisesRegex(FileExistsError, r'model2 exists'):
+      with atomic_files.staged_directory(self.path + '2') as folder:
+        os.makedirs(self.path + '2')  # Someone else made it meanwhile.
+        self._fill(folder, 'new')
+    self.assertEqual(os.listdir(self.path + '2'), [])
+    with atomic_files.staged_directory(self.path, overwrite=True) as folder:
+      self._fill(folder, 'new')
+    self.assertEqual(self._read(), 'new')
+    self.assertEqual(os.listdir(self.path), ['weights.txt'])
+    self.assertCountEqual(os.listdir(os.path.dirname(self.path)),
+                          ['model', 'model2'])
+
+
 if __name__ == '__main__':
   absltest.main()

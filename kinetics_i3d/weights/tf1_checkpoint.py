@@ -80,43 +80,19 @@ def write_tf1_checkpoint(
     raise ValueError(f'No tensors to write to checkpoint {prefix}.')
   final_data, final_index = prefix + DATA_SUFFIX, prefix + INDEX_SUFFIX
   if not overwrite:
-    for path in (final_index, final_data):
-      if os.path.exists(path):
-        raise FileExistsError(
-            f'{path} exists; pass overwrite=True (or delete it) to replace it.')
+    _refuse_existing(final_index, final_data)
   folder = os.path.dirname(os.path.abspath(prefix))
   if not os.path.isdir(folder):
     logging.info('Creating folder %s for %s.', folder, os.path.basename(prefix))
     os.makedirs(folder, exist_ok=True)
   tmp_dir = tempfile.mkdtemp(prefix='.ckpt-', dir=folder)
-  tmp_prefix = os.path.join(tmp_dir, os.path.basename(prefix))
-  published_data = False
   try:
-    names = sorted(tensors)
-    tf.raw_ops.SaveV2(
-        prefix=tmp_prefix,
-        tensor_names=names,
-        shape_and_slices=[''] * len(names),
-        tensors=[tf.convert_to_tensor(tensors[n]) for n in names])
+    tmp_prefix = os.path.join(tmp_dir, os.path.basename(prefix))
+    _save_v2(tensors, tmp_prefix)
     if expected_index_sha256 is not None:
-      actual = atomic_files.sha256_file(tmp_prefix + INDEX_SUFFIX)
-      if actual != expected_index_sha256:
-        raise IndexMismatchError(
-            f'The written {os.path.basename(final_index)} has sha256 '
-            f'{actual}, expected {expected_index_sha256}; nothing was '
-            'written. The conversion or TensorFlow\'s writer changed; please '
-            'report this.')
-    # An index without its data must never be visible: drop the old index
-    # first, publish the data, then the index.
-    atomic_files.remove_quietly(final_index)
-    os.replace(tmp_prefix + DATA_SUFFIX, final_data)
-    published_data = True
-    os.replace(tmp_prefix + INDEX_SUFFIX, final_index)
-    published_data = False
-  except BaseException:
-    if published_data:
-      atomic_files.remove_quietly(final_data)
-    raise
+      _check_index(tmp_prefix + INDEX_SUFFIX, final_index,
+                   expected_index_sha256)
+    _publish(tmp_prefix, final_data, final_index)
   finally:
     shutil.rmtree(tmp_dir, ignore_errors=True)
   if write_state_file:
@@ -126,3 +102,43 @@ def write_tf1_checkpoint(
         (f'model_checkpoint_path: "{base}"\n'
          f'all_model_checkpoint_paths: "{base}"\n').encode())
   return prefix
+
+
+def _refuse_existing(*paths: str) -> None:
+  for path in paths:
+    if os.path.exists(path):
+      raise FileExistsError(
+          f'{path} exists; pass overwrite=True (or delete it) to replace it.')
+
+
+def _save_v2(tensors: Mapping[str, np.ndarray], prefix: str) -> None:
+  """One `SaveV2` op of every tensor, in sorted name order, as TF1 did."""
+  names = sorted(tensors)
+  tf.raw_ops.SaveV2(
+      prefix=prefix,
+      tensor_names=names,
+      shape_and_slices=[''] * len(names),
+      tensors=[tf.convert_to_tensor(tensors[n]) for n in names])
+
+
+def _check_index(written: str, final_index: str, expected_sha256: str) -> None:
+  actual = atomic_files.sha256_file(written)
+  if actual != expected_sha256:
+    raise IndexMismatchError(
+        f'The written {os.path.basename(final_index)} has sha256 '
+        f'{actual}, expected {expected_sha256}; nothing was '
+        'written. The conversion or TensorFlow\'s writer changed; please '
+        'report this.')
+
+
+def _publish(tmp_prefix: str, final_data: str, final_index: str) -> None:
+  """Renames the data file, then the index, into place."""
+  # An index without its data must never be visible: drop the old index
+  # first, publish the data, then the index.
+  atomic_files.remove_quietly(final_index)
+  os.replace(tmp_prefix + DATA_SUFFIX, final_data)
+  try:
+    os.replace(tmp_prefix + INDEX_SUFFIX, final_index)
+  except BaseException:
+    atomic_files.remove_quietly(final_data)
+    raise
