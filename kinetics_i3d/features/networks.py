@@ -17,6 +17,7 @@ import i3d
 from kinetics_i3d.features import settings
 from kinetics_i3d.inference import fast_inference
 from kinetics_i3d.weights import checkpoints
+from kinetics_i3d.weights import loading
 
 # A network maps float32 clips [B, T, H, W, C] to (output, end_points).
 Network = Callable[[tf.Tensor], Tuple[tf.Tensor, Mapping[str, tf.Tensor]]]
@@ -115,8 +116,8 @@ def load_stream_model(config: settings.ExtractionConfig,
   folder = config.checkpoint_dir
   existed = tf.io.gfile.isdir(folder)
   try:
-    return checkpoints.build_model(name, final_endpoint=config.endpoint,
-                                   checkpoint_dir=folder)
+    return loading.build_model(name, final_endpoint=config.endpoint,
+                               checkpoint_dir=folder)
   finally:
     if not existed and tf.io.gfile.isdir(folder):
       logging.info('Created --checkpoint_dir=%s (it did not exist) for the '
@@ -138,5 +139,5 @@ def _load_checkpoint_file(prefix: str, stream: str,
     if len(biases) == 1:
       num_classes = int(biases[0][0])
   model = i3d.InceptionI3d(num_classes=num_classes, final_endpoint=endpoint)
-  checkpoints.load_original(model, prefix, stream)
+  loading.load_original(model, prefix, stream)
   return model

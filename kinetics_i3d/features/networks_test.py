@@ -13,6 +13,7 @@ from kinetics_i3d.features import networks
 from kinetics_i3d.features import settings
 from kinetics_i3d.testing import reference_forward
 from kinetics_i3d.weights import checkpoints
+from kinetics_i3d.weights import loading
 
 
 class CheckpointDirTest(absltest.TestCase):
@@ -26,7 +27,7 @@ class CheckpointDirTest(absltest.TestCase):
       os.makedirs(os.path.join(checkpoint_dir, 'rgb_scratch'))
       return 'model'
 
-    with mock.patch.object(checkpoints, 'build_model',
+    with mock.patch.object(loading, 'build_model',
                            side_effect=build_model) as build:
       with self.assertLogs(level='INFO') as logs:
         self.assertEqual(networks.load_stream_model(config, 'rgb'), 'model')
@@ -37,7 +38,7 @@ class CheckpointDirTest(absltest.TestCase):
   def test_an_existing_folder_is_used_quietly(self):
     folder = fixtures.new_tempdir(self)
     config = settings.ExtractionConfig(checkpoint_dir=folder)
-    with mock.patch.object(checkpoints, 'build_model', return_value='model'):
+    with mock.patch.object(loading, 'build_model', return_value='model'):
       with self.assertNoLogs(level='INFO'):
         networks.load_stream_model(config, 'rgb')
 
