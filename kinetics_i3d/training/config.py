@@ -26,6 +26,7 @@ from typing import Any, Dict, List
 
 import ml_collections
 
+import i3d
 from kinetics_i3d import paths
 from kinetics_i3d import streams
 
@@ -46,7 +47,7 @@ def get_config() -> ml_collections.ConfigDict:
   config = ml_collections.ConfigDict()
   config.mode = 'train'
   config.stream = streams.RGB
-  config.num_classes = 400
+  config.num_classes = i3d.KINETICS_400_CLASSES
   config.model_dir = ''
   config.seed = 0
   config.deterministic = False
