@@ -5,7 +5,7 @@
   CVPR 2017. https://arxiv.org/abs/1705.07750 (section 2.4)
 
 `read_2d_tensors` reads the image network from one of three sources, each a
-reader here, and gives its tensors named as `inception_v1.named_tensors`
+reader here, and gives its tensors named as `inception_v1_weights.named_tensors`
 names them:
 
 * 'npz': an .npz of its tensors by name (`read_npz`);
@@ -28,6 +28,7 @@ import tensorflow as tf
 
 from kinetics_i3d import streams
 from kinetics_i3d.training import inception_v1
+from kinetics_i3d.training import inception_v1_weights
 from kinetics_i3d.training import inflation
 from kinetics_i3d.training import slim_inception_v1
 from kinetics_i3d.utils import errors
@@ -83,7 +84,7 @@ def read_tf2_checkpoint(path: str) -> Dict[str, np.ndarray]:
       `.save` or `.write`.
 
   Returns:
-    {name: array} as `inception_v1.named_tensors` gives them.
+    {name: array} as `inception_v1_weights.named_tensors` gives them.
 
   Raises:
     ValueError: If the checkpoint cannot be read or does not hold a complete
@@ -115,7 +116,7 @@ def read_tf2_checkpoint(path: str) -> Dict[str, np.ndarray]:
   except AssertionError as e:
     raise ValueError(f'{path}: does not hold every variable of an '
                      f'Inception-v1 ({str(e)[:500]}).') from e
-  return inception_v1.named_tensors(model)
+  return inception_v1_weights.named_tensors(model)
 
 
 def read_slim_checkpoint(
