@@ -105,8 +105,8 @@ FIELD_HELP: Dict[str, str] = {
     'seed': 'Seed of the initial weights, video order, windows, crops, flips '
             'and dropout masks.',
     'deterministic': 'Bit-identical weights from run to run and across a '
-                     'kill and resume (TF op determinism, one op at a time);'
-                     ' about 8% slower on CPU.',
+                     'kill and resume (TF op determinism, one op at a '
+                     'time).',
     'strategy': f'One of {STRATEGIES}: local devices, or the machines of '
                 'TF_CONFIG.',
     'cpu_replicas': 'On a machine without GPUs, >0 splits the CPU into this '

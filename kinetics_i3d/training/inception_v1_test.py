@@ -38,7 +38,7 @@ _EXPECTED_ENDPOINT_SHAPES = {
 }
 
 
-def images(batch=2, size=64, channels=3, seed=0):
+def random_images(batch=2, size=64, channels=3, seed=0):
   rng = np.random.default_rng(seed)
   return tf.constant(
       rng.uniform(-1, 1, (batch, size, size, channels)).astype(np.float32))
@@ -73,10 +73,10 @@ class InceptionV1ShapeTest(tf.test.TestCase, parameterized.TestCase):
                      i3d.VALID_ENDPOINTS)
 
   def test_endpoint_shapes(self):
-    # Eagerly: on CPU a 224x224 forward pass is quicker than a trace.
+    # Eagerly: on CPU one full-size forward pass costs less than a trace.
     model = inception_v1.InceptionV1(final_endpoint='Predictions')
     output, end_points = model(
-        images(_BATCH_SIZE, _IMAGE_SIZE), is_training=False)
+        random_images(_BATCH_SIZE, _IMAGE_SIZE), is_training=False)
     self.assertEqual(tuple(end_points), inception_v1.VALID_ENDPOINTS)
     self.assertEqual(tuple(output.shape), _EXPECTED_ENDPOINT_SHAPES[
         'Predictions'])
@@ -88,7 +88,7 @@ class InceptionV1ShapeTest(tf.test.TestCase, parameterized.TestCase):
                             'MaxPool_5a_2x2', 'Logits')
   def test_final_endpoint(self, final_endpoint):
     model = inception_v1.InceptionV1(final_endpoint=final_endpoint)
-    output, end_points = model(images(1, _IMAGE_SIZE), is_training=False)
+    output, end_points = model(random_images(1, _IMAGE_SIZE), is_training=False)
     up_to_3d = i3d.endpoints_up_to(inception_v1.I3D_ENDPOINTS[final_endpoint])
     expected_names = tuple(name_2d for name_2d, name_3d
                            in inception_v1.I3D_ENDPOINTS.items()
@@ -112,7 +112,7 @@ class InceptionV1ShapeTest(tf.test.TestCase, parameterized.TestCase):
   def test_without_squeeze(self):
     model = inception_v1.InceptionV1(
         num_classes=7, spatial_squeeze=False, final_endpoint='Predictions')
-    predictions, _ = model(images(1, _IMAGE_SIZE), is_training=False)
+    predictions, _ = model(random_images(1, _IMAGE_SIZE), is_training=False)
     self.assertEqual(predictions.shape, (1, 1, 1, 7))
     # Larger images give a larger map of logits.
     model = inception_v1.InceptionV1(num_classes=7, spatial_squeeze=False)
@@ -126,7 +126,7 @@ class InceptionV1ShapeTest(tf.test.TestCase, parameterized.TestCase):
 
   def test_variable_names_follow_slim_scopes(self):
     model = inception_v1.InceptionV1(num_classes=10)
-    model(images(1, _IMAGE_SIZE), is_training=False)
+    model(random_images(1, _IMAGE_SIZE), is_training=False)
     names = {v.name for v in model.variables}
     for name in ('inception_v1/Conv2d_1a_7x7/conv_2d/w:0',
                  'inception_v1/Mixed_5b/Branch_2/Conv2d_0a_3x3/conv_2d/w:0',
@@ -143,7 +143,7 @@ class InceptionV1ShapeTest(tf.test.TestCase, parameterized.TestCase):
   @parameterized.parameters((10, 3), (4, 2))
   def test_variable_shapes_match_the_built_module(self, num_classes, channels):
     model = inception_v1.InceptionV1(num_classes=num_classes)
-    model(images(1, _IMAGE_SIZE, channels), is_training=False)
+    model(random_images(1, _IMAGE_SIZE, channels), is_training=False)
     built = {n: t.shape for n, t in
              inception_v1_weights.named_tensors(model).items()}
     expected = inception_v1.variable_shapes(num_classes, channels)
@@ -197,7 +197,7 @@ class InceptionV1NumericsTest(tf.test.TestCase, parameterized.TestCase):
   @classmethod
   def setUpClass(cls):
     super().setUpClass()
-    cls.images = images(batch=2, size=64, seed=1)
+    cls.images = random_images(batch=2, size=64, seed=1)
     cls.tensors = features_only(random_tensors(10, seed=2))
     cls.model = inception_v1.InceptionV1(final_endpoint='Mixed_5c')
     cls.model(cls.images, is_training=False)
@@ -212,7 +212,7 @@ class InceptionV1NumericsTest(tf.test.TestCase, parameterized.TestCase):
       ('inference', False, 64, 1e-5),
       ('training', True, 128, 3e-4))
   def test_equals_i3d_on_a_single_frame(self, is_training, size, tolerance):
-    images = images(batch=2, size=size, seed=1)
+    images = random_images(batch=2, size=size, seed=1)
     model_2d = inception_v1.InceptionV1(final_endpoint='Mixed_5c')
     model_2d(images, is_training=False)
     inception_v1_weights.assign_tensors(model_2d, self.tensors)
@@ -246,7 +246,7 @@ class InceptionV1HeadTest(tf.test.TestCase):
   @classmethod
   def setUpClass(cls):
     super().setUpClass()
-    cls.images = images(batch=2, size=_IMAGE_SIZE, seed=3)
+    cls.images = random_images(batch=2, size=_IMAGE_SIZE, seed=3)
     cls.model = inception_v1.InceptionV1(num_classes=6,
                                          final_endpoint='Predictions')
     cls.model(cls.images, is_training=False)

@@ -14,7 +14,7 @@ class WeightsTest(tf.test.TestCase):
   def setUpClass(cls):
     super().setUpClass()
     # The stem and one Inception block: every kind of unit but the logits.
-    cls.images = inception_v1_test.images(batch=2, size=32, seed=1)
+    cls.images = inception_v1_test.random_images(batch=2, size=32, seed=1)
     cls.tensors = {
         n: t for n, t in inception_v1_test.random_tensors(10, seed=2).items()
         if n.startswith(('Conv2d', 'Mixed_3b/'))

@@ -269,25 +269,45 @@ class CommandLineTest(tf.test.TestCase):
     self.assertIn('--input', line)
 
 
+# inception_v1's suffix -> TF-Slim's (conv2d's 'weights' and 'biases',
+# batch_norm's 'BatchNorm/...'), written out here independently of
+# slim_inception_v1's table; `slim_test.slim_layout` checks the result.
+_SLIM_SUFFIXES = {
+    'conv_2d/w': 'weights',
+    'conv_2d/b': 'biases',
+    'batch_norm/beta': 'BatchNorm/beta',
+    'batch_norm/moving_mean': 'BatchNorm/moving_mean',
+    'batch_norm/moving_variance': 'BatchNorm/moving_variance',
+}
+
+
+def _in_slims_layout(tensors_2d):
+  """{inception_v1 name: array} -> {TF-Slim InceptionV1 name: array}."""
+  tensors = {}
+  for name, value in tensors_2d.items():
+    unit, layer, leaf = name.rsplit('/', 2)
+    tensors[f'InceptionV1/{unit}/{_SLIM_SUFFIXES[layer + "/" + leaf]}'] = value
+  return tensors
+
+
 class SlimBoringVideoTest(tf.test.TestCase):
   """A TF-Slim InceptionV1 checkpoint, inflated, computes slim's network.
 
   The checkpoint is generated in slim's layout (TF1's V1 format, as the 2016
-  release, with a global step and a moving-average slot beside the weights);
-  `slim_test.slim_forward` computes slim's network from it by name, with raw
-  TF ops, independently of `inception_v1` and of the mapping under test.
-  Measured here (112 frames, 64x64, seed 21): at most 8.8e-7 of each
-  endpoint's largest magnitude at interior steps; the test allows `_RTOL`.
+  release, with a global step and a moving-average slot beside the weights)
+  from the weights of `inflation_test.boring_run`, whose I3D endpoints serve
+  once `run` is shown to write exactly the inflation of those weights.
+  `slim_test.slim_forward` computes slim's network from the checkpoint's
+  tensors by name, with raw TF ops, independently of `inception_v1` and of
+  the mapping under test. The test allows `_RTOL` at interior steps.
   """
-
-  _NUM_FRAMES = inflation_test.BORING_FRAMES
-  _SIZE = 64
 
   @classmethod
   def setUpClass(cls):
     super().setUpClass()
     cls.dir = tempfile.mkdtemp()
-    cls.slim = slim_test.random_slim_tensors(seed=21)
+    boring = inflation_test.boring_run()
+    cls.slim = _in_slims_layout(boring.tensors_2d)
     bookkeeping = {
         'global_step': np.int64(12345),
         'InceptionV1/Mixed_4b/Branch_0/Conv2d_0a_1x1/weights/'
@@ -302,19 +322,17 @@ class SlimBoringVideoTest(tf.test.TestCase):
     cls.prefix = os.path.join(cls.dir, 'i3d', 'model.ckpt')
     inflate.run(cls.source, cls.prefix)
     cls.written = _read_checkpoint(cls.prefix)
+    cls.inflated = boring.tensors_3d
+    cls.end_points_2d = slim_test.slim_forward(cls.slim, boring.images)
+    cls.end_points_3d = boring.end_points_3d
+    cls.interior = boring.interior
 
-    images = np.random.default_rng(22).uniform(
-        -1, 1, (1, cls._SIZE, cls._SIZE, 3)).astype(np.float32)
-    cls.end_points_2d = slim_test.slim_forward(cls.slim, images)
-    net_3d = i3d.InceptionI3d(num_classes=1001, final_endpoint='Mixed_5c')
-    clip = inflation_test.boring(images, cls._NUM_FRAMES)
-    net_3d(clip[:, :8], is_training=False)  # Builds the variables.
-    inflation_test.load_into_i3d(net_3d, {
-        n: t for n, t in cls.written.items()
-        if not n.startswith('RGB/inception_i3d/Logits/')
-    }, 'RGB/inception_i3d/')
-    _, cls.end_points_3d = net_3d(clip, is_training=False)
-    cls.interior = inflation_test.interior_steps(cls._NUM_FRAMES)
+  def test_written_tensors_are_the_inflated_slim_weights(self):
+    self.assertEqual({n: v.shape for n, v in self.slim.items()},
+                     slim_test.slim_layout())
+    self.assertCountEqual(self.written, self.inflated)
+    for name, value in self.written.items():
+      self.assertAllEqual(value, self.inflated[name], msg=name)
 
   @classmethod
   def tearDownClass(cls):

@@ -18,8 +18,10 @@ each endpoint's largest magnitude at interior steps; the test allows 1e-5
 padding is far back) to 0.5 (the clip's first and last steps).
 """
 
+import functools
 import json
 import os
+from typing import Dict, NamedTuple
 
 from absl.testing import parameterized
 import numpy as np
@@ -280,35 +282,64 @@ class InflationErrorsTest(tf.test.TestCase, parameterized.TestCase):
       inflation.inflate_tensors(self.tensors)
 
 
+class BoringRun(NamedTuple):
+  """Inception-v1 on images and the inflated I3D on them repeated in time.
+
+  Attributes:
+    images: [2, 64, 64, 3] images in [-1, 1].
+    tensors_2d: The 2D weights, with a 1001-class head as TF-Slim's release.
+    tensors_3d: `inflate_tensors(tensors_2d)` in the RGB stream's scope.
+    end_points_2d: Inception-v1's endpoints on `images`, up to Mixed_5c.
+    end_points_3d: I3D's endpoints on the boring clips, up to Mixed_5c.
+    interior: `interior_steps(BORING_FRAMES)`.
+  """
+  images: np.ndarray
+  tensors_2d: Dict[str, np.ndarray]
+  tensors_3d: Dict[str, np.ndarray]
+  end_points_2d: Dict[str, tf.Tensor]
+  end_points_3d: Dict[str, tf.Tensor]
+  interior: Dict[str, np.ndarray]
+
+
+@functools.lru_cache(maxsize=None)
+def boring_run() -> BoringRun:
+  """The one 112-frame I3D forward pass of the session (also inflate_test's)."""
+  rng = np.random.default_rng(7)
+  images = rng.uniform(-1, 1, (2, 64, 64, 3)).astype(np.float32)
+  # The logits are drawn last: the other tensors do not depend on the classes.
+  tensors_2d = random_2d_tensors(num_classes=1001, seed=8)
+  features_2d = {
+      n: t for n, t in tensors_2d.items() if not n.startswith('Logits/')
+  }
+  net_2d = inception_v1.InceptionV1(final_endpoint='Mixed_5c')
+  net_2d(images, is_training=False)
+  inception_v1_weights.assign_tensors(net_2d, features_2d)
+  _, end_points_2d = net_2d(images, is_training=False)
+
+  scope = checkpoints.STREAM_SCOPES[streams.RGB]
+  tensors_3d = inflation.inflate_tensors(tensors_2d, scope=scope)
+  net_3d = i3d.InceptionI3d(final_endpoint='Mixed_5c')
+  clip = boring(images, BORING_FRAMES)
+  net_3d(clip[:, :8], is_training=False)  # Builds the variables.
+  load_into_i3d(net_3d, {
+      n: t for n, t in tensors_3d.items()
+      if not n.startswith(scope + 'Logits/')
+  }, scope)
+  _, end_points_3d = net_3d(clip, is_training=False)
+  return BoringRun(images, tensors_2d, tensors_3d, end_points_2d,
+                   end_points_3d, interior_steps(BORING_FRAMES))
+
+
 class BoringVideoTest(tf.test.TestCase):
   """Inflated I3D on a repeated image equals Inception-v1 on the image."""
-
-  _NUM_FRAMES = BORING_FRAMES
-  _SIZE = 64
 
   @classmethod
   def setUpClass(cls):
     super().setUpClass()
-    rng = np.random.default_rng(7)
-    cls.images = rng.uniform(-1, 1, (2, cls._SIZE, cls._SIZE, 3)).astype(
-        np.float32)
-    cls.tensors_2d = random_2d_tensors(num_classes=10, seed=8)
-    net_2d = inception_v1.InceptionV1(num_classes=10, final_endpoint='Mixed_5c')
-    net_2d(cls.images, is_training=False)
-    inception_v1_weights.assign_tensors(net_2d, {
-        n: t for n, t in cls.tensors_2d.items() if not n.startswith('Logits/')
-    })
-    _, cls.end_points_2d = net_2d(cls.images, is_training=False)
-
-    tensors_3d = inflation.inflate_tensors(cls.tensors_2d, scope='RGB/')
-    net_3d = i3d.InceptionI3d(num_classes=10, final_endpoint='Mixed_5c')
-    clip = boring(cls.images, cls._NUM_FRAMES)
-    net_3d(clip[:, :8], is_training=False)  # Builds the variables.
-    load_into_i3d(net_3d, {
-        n: t for n, t in tensors_3d.items() if not n.startswith('RGB/Logits/')
-    }, 'RGB/')
-    _, cls.end_points_3d = net_3d(clip, is_training=False)
-    cls.interior = interior_steps(cls._NUM_FRAMES)
+    run = boring_run()
+    cls.end_points_2d = run.end_points_2d
+    cls.end_points_3d = run.end_points_3d
+    cls.interior = run.interior
 
   def test_interior_steps_at_every_endpoint(self):
     for endpoint, mask in self.interior.items():

@@ -53,7 +53,6 @@ from kinetics_i3d.training import config as config_lib
 from kinetics_i3d.training import distribution
 from kinetics_i3d.training import initialisation
 from kinetics_i3d.training import schedule
-from kinetics_i3d.training import stream_model
 from kinetics_i3d.training import summaries
 from kinetics_i3d.training import train_data
 from kinetics_i3d.training import train_step
@@ -75,8 +74,6 @@ class TrainResult:
   step: int
   losses: List[float]
   restored: List[str]
-  reinitialised: List[str]
-  model: stream_model.StreamModel
   skipped_videos: int
 
 
@@ -209,15 +206,12 @@ def _scaled_learning_rate(config: ml_collections.ConfigDict,
 
 
 def train(config: ml_collections.ConfigDict,
-          strategy: Optional[tf.distribute.Strategy] = None,
-          stop_at: Optional[int] = None) -> TrainResult:
+          strategy: Optional[tf.distribute.Strategy] = None) -> TrainResult:
   """Trains one stream as `config` says, resuming from `model_dir` if any.
 
   Args:
     config: See `config.get_config`.
     strategy: A `tf.distribute` strategy; made from `config.strategy` if None.
-    stop_at: Stop (after checkpointing) at this step, as an interruption
-      would; the schedule still ends at `train_steps`.
 
   Returns:
     A `TrainResult`.
@@ -227,7 +221,7 @@ def train(config: ml_collections.ConfigDict,
       dataset, folder or checkpoint training cannot use, before anything is
       written.
   """
-  _, _, train_steps = validation.validate_config(config)
+  _, _, end_step = validation.validate_config(config)
   resume_from = _check_before_work(config)
   # The dataset is checked before a strategy is made (and logged).
   examples, class_names = _list_data(config)
@@ -239,9 +233,8 @@ def train(config: ml_collections.ConfigDict,
   cached, skipped = _prepare_data(config, examples, class_names)
   lr_fn, global_batch = _scaled_learning_rate(config, strategy)
   session = checkpointing.create_session(config, strategy)
-  restored, reinitialised = checkpointing.start(session, config, resume_from)
+  restored, _ = checkpointing.start(session, config, resume_from)
   start_step = int(session.step_var.numpy())
-  end_step = min(train_steps, stop_at) if stop_at is not None else train_steps
   step_fn = train_step.make_train_step(
       strategy, session.model, session.optimizer, session.step_var, lr_fn,
       global_batch, float(config.model.dropout_keep_prob), int(config.seed))
@@ -250,6 +243,4 @@ def train(config: ml_collections.ConfigDict,
                        start_step, end_step, global_batch)
   if not session.chief and os.path.isdir(session.checkpoint_dir):
     shutil.rmtree(session.checkpoint_dir, ignore_errors=True)
-  return TrainResult(
-      int(session.step_var.numpy()), losses, restored, reinitialised,
-      session.model, skipped)
+  return TrainResult(int(session.step_var.numpy()), losses, restored, skipped)

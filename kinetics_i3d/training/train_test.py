@@ -56,7 +56,7 @@ class TrainTest(tf.test.TestCase):
     self.assertContainsSubset(
         {'loss', 'accuracy', 'learning_rate', 'examples_per_second'}, tags)
 
-  def test_resume_is_bit_for_bit(self):
+  def test_ctrl_c_keeps_the_finished_steps_and_resumes_bit_for_bit(self):
     overrides = {
         'optim.train_steps': 6,
         'checkpoint_every': 3,
@@ -65,12 +65,30 @@ class TrainTest(tf.test.TestCase):
     }
     straight = _new_dir('straight')
     train.train(_tiny_config(straight, **overrides))
+    make_train_step = train_step.make_train_step
+
+    def interrupted_after_four_steps(*args, **kwargs):
+      step = make_train_step(*args, **kwargs)
+      calls = []
+
+      def interrupted(iterator):
+        calls.append(1)
+        if len(calls) > 4:
+          raise KeyboardInterrupt
+        return step(iterator)
+      return interrupted
+
     interrupted = _new_dir('interrupted')
-    first = train.train(_tiny_config(interrupted, **overrides), stop_at=3)
-    self.assertEqual(first.step, 3)
+    with mock.patch.object(train_step, 'make_train_step',
+                           interrupted_after_four_steps):
+      with self.assertRaises(KeyboardInterrupt):
+        train.train(_tiny_config(interrupted, **overrides))
+    # Step 4 is between checkpoints: Ctrl-C saved it.
+    self.assertEqual(workdir.latest_checkpoint(interrupted),
+                     os.path.join(interrupted, 'checkpoints', 'ckpt-4'))
     second = train.train(_tiny_config(interrupted, **overrides))
     self.assertEqual(second.step, 6)
-    self.assertLen(second.losses, 3)
+    self.assertLen(second.losses, 2)
     a = _tensors(os.path.join(straight, 'checkpoints', 'ckpt-6'))
     b = _tensors(os.path.join(interrupted, 'checkpoints', 'ckpt-6'))
     self.assertEqual(sorted(a), sorted(b))
