@@ -82,6 +82,15 @@ class DeterminismTest(tf.test.TestCase):
       train.train(_tiny_config(_new_dir('m'), deterministic=True))
 
 
+def _momentum_sgd(weights, grads, momentum, lr, wd):
+  """The README's update by hand: momentum 0.9, L2 `wd` on the kernels."""
+  for v, g in zip(weights, grads):
+    if v.shape.rank in (2, 5):  # Kernels carry the L2 penalty.
+      g = g + wd * v.numpy()
+    momentum[v.ref()] = 0.9 * momentum[v.ref()] + g
+    v.assign(v.numpy() - lr * momentum[v.ref()])
+
+
 class DistributedTest(tf.test.TestCase):
   """Two replicas (logical CPUs, or two workers) against a hand-made update."""
 
@@ -104,6 +113,20 @@ class DistributedTest(tf.test.TestCase):
 
   def _ckpt(self, model_dir, step):
     return os.path.join(model_dir, 'checkpoints', f'ckpt-{step}')
+
+  def _assert_matches_checkpoint(self, model, momentum, wd, step):
+    """`model` and its momenta equal the mirrored run's after `step`."""
+    got = stream_model.StreamModel(fixtures.NUM_CLASSES, fixtures.ENDPOINT)
+    got.build(3)
+    optimizer = optimizer_lib.MomentumSGD(got.trainable_variables, 0.9, wd)
+    tf.train.Checkpoint(optimizer=optimizer, **got.trackables()).restore(
+        self._ckpt(self.mirrored_dir, step)).expect_partial()
+    for want, have in zip(model.variables, got.variables):
+      self.assertEqual(want.name, have.name)
+      self.assertAllClose(want, have, rtol=1e-5, atol=2e-6,
+                          msg=f'{want.name} after step {step}')
+    for want, have in zip(model.trainable_variables, optimizer.accumulators):
+      self.assertAllClose(momentum[want.ref()], have, rtol=1e-5, atol=2e-6)
 
   def test_two_replicas_match_per_replica_reference(self):
     """Mirrored over 2 CPUs == one device running the two half-batches.
@@ -158,23 +181,8 @@ class DistributedTest(tf.test.TestCase):
         after.append([v.numpy() for v in statistics])
       for v, a, b in zip(statistics, *after):
         v.assign((a + b) / 2 if v.dtype.is_floating else a)
-      for v, g in zip(weights, grads):
-        if v.shape.rank in (2, 5):  # Kernels carry the L2 penalty.
-          g = g + wd * v.numpy()
-        momentum[v.ref()] = 0.9 * momentum[v.ref()] + g
-        v.assign(v.numpy() - lr * momentum[v.ref()])
-
-      got = stream_model.StreamModel(fixtures.NUM_CLASSES, fixtures.ENDPOINT)
-      got.build(3)
-      optimizer = optimizer_lib.MomentumSGD(got.trainable_variables, 0.9, wd)
-      tf.train.Checkpoint(optimizer=optimizer, **got.trackables()).restore(
-          self._ckpt(self.mirrored_dir, step + 1)).expect_partial()
-      for want, have in zip(model.variables, got.variables):
-        self.assertEqual(want.name, have.name)
-        self.assertAllClose(want, have, rtol=1e-5, atol=2e-6,
-                            msg=f'{want.name} after step {step + 1}')
-      for want, have in zip(weights, optimizer.accumulators):
-        self.assertAllClose(momentum[want.ref()], have, rtol=1e-5, atol=2e-6)
+      _momentum_sgd(weights, grads, momentum, lr, wd)
+      self._assert_matches_checkpoint(model, momentum, wd, step + 1)
     # The update is not trivially small: weights moved.
     start = _tensors(self._ckpt(self.mirrored_dir, 0))
     end = _tensors(self._ckpt(self.mirrored_dir, 2))

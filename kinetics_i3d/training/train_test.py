@@ -92,8 +92,11 @@ class TrainTest(tf.test.TestCase):
     a = _tensors(os.path.join(straight, 'checkpoints', 'ckpt-6'))
     b = _tensors(os.path.join(interrupted, 'checkpoints', 'ckpt-6'))
     self.assertEqual(sorted(a), sorted(b))
-    # Model, head, momentum accumulators, BatchNorm statistics, step.
+    # Model, head, momentum accumulators, BatchNorm statistics, step; the
+    # saves counted: ckpt-0, 3, 6 against ckpt-0, 3, 4 (Ctrl-C), 6.
     self.assertTrue(any('optimizer/accumulators' in k for k in a))
+    counter = 'save_counter/.ATTRIBUTES/VARIABLE_VALUE'
+    self.assertEqual((a.pop(counter), b.pop(counter)), (3, 4))
     for name in a:
       self.assertAllEqual(a[name], b[name], msg=name)
     # The checkpoint moved away from step 3's: the comparison is not vacuous.
