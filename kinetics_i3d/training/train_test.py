@@ -119,30 +119,6 @@ class TrainTest(tf.test.TestCase):
       train.train(_tiny_config(interrupted, num_classes=4, **{
           'data.train_dir': '', 'data.train_split': split}, **overrides))
 
-  def test_ctrl_c_keeps_the_finished_steps(self):
-    overrides = {'optim.train_steps': 6, 'checkpoint_every': 3}
-    make_train_step = train_step.make_train_step
-
-    def interrupted_after_four_steps(*args, **kwargs):
-      step = make_train_step(*args, **kwargs)
-      calls = []
-
-      def interrupted(iterator):
-        calls.append(1)
-        if len(calls) > 4:
-          raise KeyboardInterrupt
-        return step(iterator)
-      return interrupted
-
-    model_dir = _new_dir('ctrl_c')
-    with mock.patch.object(train_step, 'make_train_step',
-                           interrupted_after_four_steps):
-      with self.assertRaises(KeyboardInterrupt):
-        train.train(_tiny_config(model_dir, **overrides))
-    self.assertEqual(workdir.latest_checkpoint(model_dir),
-                     os.path.join(model_dir, 'checkpoints', 'ckpt-4'))
-    self.assertEqual(train.train(_tiny_config(model_dir, **overrides)).step, 6)
-
   def test_bad_datasets(self):
     empty = _new_dir('empty')
     os.makedirs(os.path.join(empty, 'class_a'))
