@@ -26,6 +26,7 @@ from typing import Any, Dict, List
 
 import ml_collections
 
+import i3d
 from kinetics_i3d import paths
 from kinetics_i3d import streams
 
@@ -46,7 +47,7 @@ def get_config() -> ml_collections.ConfigDict:
   config = ml_collections.ConfigDict()
   config.mode = 'train'
   config.stream = streams.RGB
-  config.num_classes = 400
+  config.num_classes = i3d.KINETICS_400_CLASSES
   config.model_dir = ''
   config.seed = 0
   config.deterministic = False
@@ -104,8 +105,8 @@ FIELD_HELP: Dict[str, str] = {
     'seed': 'Seed of the initial weights, video order, windows, crops, flips '
             'and dropout masks.',
     'deterministic': 'Bit-identical weights from run to run and across a '
-                     'kill and resume (TF op determinism, one op at a time);'
-                     ' about 8% slower on CPU.',
+                     'kill and resume (TF op determinism, one op at a '
+                     'time).',
     'strategy': f'One of {STRATEGIES}: local devices, or the machines of '
                 'TF_CONFIG.',
     'cpu_replicas': 'On a machine without GPUs, >0 splits the CPU into this '

@@ -28,6 +28,7 @@ from kinetics_i3d.training import stream_model
 from kinetics_i3d.training import train_data
 from kinetics_i3d.training import workdir
 from kinetics_i3d.utils import atomic_files
+from kinetics_i3d.utils import errors
 from kinetics_i3d.weights import checkpoints
 
 TrainError = config_lib.TrainError
@@ -133,7 +134,7 @@ def load_for_eval(stream: str, source: str,
   except (AssertionError, ValueError, tf.errors.OpError) as e:
     raise TrainError(f'eval.{stream}_checkpoint: {path} does not fit a '
                      f'{stream} model with {config.num_classes} classes '
-                     f'({str(e).splitlines()[0][:300]}).') from e
+                     f'({errors.first_line(e)}).') from e
   status.expect_partial()
   return model
 

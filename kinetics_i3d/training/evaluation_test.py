@@ -12,12 +12,8 @@ from kinetics_i3d.testing import reference_forward
 from kinetics_i3d.training import config as config_lib
 from kinetics_i3d.training import evaluation
 from kinetics_i3d.training import train
-from kinetics_i3d.training import train_test
+from kinetics_i3d.training import train_fixtures
 from kinetics_i3d.weights import tf1_checkpoint
-
-
-def tearDownModule():
-  train_test.tearDownModule()
 
 
 class ScoreTest(tf.test.TestCase):
@@ -47,13 +43,14 @@ class ScoreTest(tf.test.TestCase):
 class EvaluateCheckpointsTest(tf.test.TestCase):
 
   def test_evaluate_both_streams(self):
-    fixture = train_test._Fixture  # pylint: disable=protected-access
+    fixture = train_fixtures.Fixture
     rgb_dir = fixture.new_dir('rgb')
     flow_dir = fixture.new_dir('flow')
-    train.train(train_test.tiny_config(rgb_dir, **{'optim.train_steps': 2}))
-    train.train(train_test.tiny_config(flow_dir, stream='flow',
-                                       **{'optim.train_steps': 2}))
-    config = train_test.tiny_config(fixture.new_dir('eval'), mode='eval', **{
+    tiny_config = train_fixtures.tiny_config
+    train.train(tiny_config(rgb_dir, **{'optim.train_steps': 2}))
+    train.train(tiny_config(flow_dir, stream='flow',
+                            **{'optim.train_steps': 2}))
+    config = tiny_config(fixture.new_dir('eval'), mode='eval', **{
         'data.train_dir': '', 'data.eval_dir': fixture.videos(),
         'eval.rgb_checkpoint': rgb_dir, 'eval.flow_checkpoint': flow_dir})
     results = evaluation.evaluate_checkpoints(config)

@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from kinetics_i3d.training import inception_v1
+from kinetics_i3d.training import inception_v1_weights
 from kinetics_i3d.training import slim_inception_v1
 from tensorflow.core.protobuf import saver_pb2
 
@@ -340,7 +341,7 @@ class SlimNumericsTest(tf.test.TestCase):
     expected = slim_forward(tensors, images)
     model = inception_v1.InceptionV1(num_classes=1001)
     model(images, is_training=False)
-    inception_v1.assign_tensors(
+    inception_v1_weights.assign_tensors(
         model, slim_inception_v1.to_inception_v1(tensors).tensors_2d)
     _, actual = model(images, is_training=False)
     self.assertCountEqual(expected, inception_v1.VALID_ENDPOINTS[:-1])
