@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 import i3d
+from kinetics_i3d.model import inputs as inputs_lib
 
 _BATCH_SIZE = 5
 _NUM_FRAMES = 64
@@ -397,11 +398,11 @@ class I3dBadInputTest(tf.test.TestCase, parameterized.TestCase):
 
   def test_values_far_outside_range_warn(self):
     clip = np.full([1, 9, 64, 64, 3], 255., np.float32)
-    with mock.patch.object(i3d.logging, 'warning') as warning:
+    with mock.patch.object(inputs_lib.logging, 'warning') as warning:
       i3d.validate_inputs(clip, final_endpoint='Mixed_3b', name='my_clip.npy')
     warning.assert_called_once()
     self.assertIn('my_clip.npy', warning.call_args.args[1])
-    with mock.patch.object(i3d.logging, 'warning') as warning:
+    with mock.patch.object(inputs_lib.logging, 'warning') as warning:
       i3d.validate_inputs(clip / 255., final_endpoint='Mixed_3b')
     warning.assert_not_called()
 

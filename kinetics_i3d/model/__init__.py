@@ -1,0 +1,1 @@
+"""The building blocks of I3D (Carreira & Zisserman, CVPR 2017); `i3d.py` assembles them."""
