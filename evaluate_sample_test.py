@@ -29,13 +29,14 @@ import evaluate_sample
 from kinetics_i3d import paths
 from kinetics_i3d.inference import report
 from kinetics_i3d.inference import report_test
+from kinetics_i3d.testing import random_checkpoints
 from kinetics_i3d.testing import reference_forward
+from kinetics_i3d.testing import tool_runs
 from kinetics_i3d.video import decode
 from kinetics_i3d.video import preprocess
 from kinetics_i3d.video import samples
 from kinetics_i3d.weights import checkpoints
 from kinetics_i3d.weights import release
-from kinetics_i3d.weights import tf1_checkpoint
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -52,16 +53,13 @@ def _closed_port():
     return closed.getsockname()[1]
 
 
-def _run_script(args, timeout=600):
+def _evaluate_cli(*flags_, fresh_process=False):
+  """`python -m evaluate_sample` (forked from the tool server by default)."""
   # Fetches go to a closed loopback port: the tests never reach the network.
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2',
-             KINETICS_I3D_URL=f'http://127.0.0.1:{_closed_port()}')
-  return subprocess.run(args, cwd=_HERE, env=env, capture_output=True,
-                        text=True, timeout=timeout)
-
-
-def _evaluate_cli(*flags_):
-  return _run_script([sys.executable, 'evaluate_sample.py', *flags_])
+  return tool_runs.run_tool(
+      'evaluate_sample', flags_, cwd=_HERE, as_main=True,
+      env={'KINETICS_I3D_URL': f'http://127.0.0.1:{_closed_port()}'},
+      fresh_process=fresh_process)
 
 
 class EvaluateSampleTest(parameterized.TestCase):
@@ -136,15 +134,6 @@ class EvaluateSampleTest(parameterized.TestCase):
           evaluate_sample.evaluate('rgb', False, tmp, video=text)
 
 
-def _write_generated_checkpoints(checkpoint_dir):
-  tensors = {}
-  for name, seed in _GENERATED.items():
-    tensors[name] = reference_forward.random_original_tensors(name, seed)
-    tf1_checkpoint.write_tf1_checkpoint(
-        tensors[name], checkpoints.checkpoint_path(name, checkpoint_dir))
-  return tensors
-
-
 class CommandLineTest(parameterized.TestCase):
   """evaluate_sample.py and multi_evaluate.sh on generated checkpoints."""
 
@@ -152,8 +141,10 @@ class CommandLineTest(parameterized.TestCase):
   def setUpClass(cls):
     super().setUpClass()
     cls._dir = tempfile.TemporaryDirectory()
-    cls._checkpoint_dir = os.path.join(cls._dir.name, 'checkpoints')
-    cls._tensors = _write_generated_checkpoints(cls._checkpoint_dir)
+    cls._checkpoint_dir = random_checkpoints.checkpoint_dir(
+        *_GENERATED.items())
+    cls._tensors = {name: random_checkpoints.original_tensors(name, seed)
+                    for name, seed in _GENERATED.items()}
     rng = np.random.default_rng(11)
     cls._samples = {}
     for stream, channels in (('rgb', 3), ('flow', 2)):
@@ -392,7 +383,7 @@ class SampleVideoEndToEndTest(absltest.TestCase):
 
   def test_cyclist_catching_a_ball(self):
     result = _evaluate_cli('--eval_type=rgb', '--imagenet_pretrained=false',
-                           '--video=sample')
+                           '--video=sample', fresh_process=True)
     self.assertEqual(result.returncode, 0, result.stderr)
     _, rows = report_test.parse_report(result.stdout)
     self.assertLen(rows, 20)

@@ -13,13 +13,15 @@ to files of its own. The child's exit status is the tool's.
 
 Protocol (one JSON document a line): the client writes
 `{"cases": {name: case}, "timeout_s": s}` with each case
-`{"module", "argv0", "args", "prelude", "env", "cwd"}`, and reads
+`{"module", "argv0", "args", "prelude", "env", "cwd", "as_main"}` (with
+`as_main` the module runs as `__main__`, as `python -m` runs it), and reads
 `{name: [returncode, stdout, stderr]}`.
 """
 
 import importlib
 import json
 import os
+import runpy
 import signal
 import sys
 import tempfile
@@ -61,7 +63,10 @@ def _run_child(case: Mapping[str, Any], stdout_fd: int,
     sys.argv = [case['argv0'], *case['args']]
     namespace = {'sys': sys, 'importlib': importlib}
     exec(case['prelude'], namespace)  # pylint: disable=exec-used
-    importlib.import_module(case['module']).run()
+    if case['as_main']:
+      runpy.run_module(case['module'], run_name='__main__', alter_sys=True)
+    else:
+      importlib.import_module(case['module']).run()
     status = 0
   except SystemExit as e:
     status = _exit_status(e.code)

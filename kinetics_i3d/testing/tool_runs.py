@@ -24,6 +24,10 @@ from kinetics_i3d import paths
 # A console script: `sys.argv[0]` is the script, `run()` the entry point.
 _ENTRY = ('import sys, importlib; sys.argv[0] = {name!r}; {prelude}'
           'importlib.import_module({module!r}).run()')
+# `python -m module`, for a root script such as evaluate_sample.py.
+_MAIN_ENTRY = ('import sys, runpy; {prelude}'
+               'runpy.run_module({module!r}, run_name="__main__", '
+               'alter_sys=True)')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,8 +53,8 @@ def _console_script_name(module: str) -> str:
   return 'i3d-' + module.rsplit('.', 1)[-1].replace('_', '-')
 
 
-def command(module: str, args: Sequence[str] = (),
-            prelude: str = '') -> list:
+def command(module: str, args: Sequence[str] = (), prelude: str = '',
+            as_main: bool = False) -> list:
   """The command line that runs tool `module` (e.g. 'kinetics_i3d.fvd').
 
   Args:
@@ -58,13 +62,16 @@ def command(module: str, args: Sequence[str] = (),
     args: Its arguments.
     prelude: Python run before the tool is imported (e.g. one that hides a
       package, to test a missing dependency).
+    as_main: Run the module as `__main__` (`python -m module`; `sys.argv[0]`
+      its file) rather than call its `run()` as a console script would.
 
   Returns:
     argv for `subprocess`.
   """
+  entry = _MAIN_ENTRY if as_main else _ENTRY
   return [sys.executable, '-c',
-          _ENTRY.format(name=_console_script_name(module), prelude=prelude,
-                        module=module), *args]
+          entry.format(name=_console_script_name(module), prelude=prelude,
+                       module=module), *args]
 
 
 def _environment(env: Optional[Mapping[str, str]]) -> Dict[str, str]:
@@ -78,7 +85,8 @@ def _environment(env: Optional[Mapping[str, str]]) -> Dict[str, str]:
 
 def run_tool(module: str, args: Sequence[str] = (), prelude: str = '',
              env: Optional[Mapping[str, str]] = None, cwd: Optional[str] = None,
-             timeout_s: float = 600, fresh_process: bool = False) -> ToolResult:
+             timeout_s: float = 600, fresh_process: bool = False,
+             as_main: bool = False) -> ToolResult:
   """Runs tool `module` with `args` in a process of its own and waits for it.
 
   Args:
@@ -90,19 +98,21 @@ def run_tool(module: str, args: Sequence[str] = (), prelude: str = '',
     timeout_s: Seconds before the run is killed (a test failure).
     fresh_process: Start a new interpreter rather than fork the server (for
       tests of the process's own start).
+    as_main: Run the module as `__main__` (see `command`).
 
   Returns:
     Its exit status, stdout and stderr.
   """
   return run_tools(module, {'run': args}, prelude, env, cwd, timeout_s,
-                   fresh_process)['run']
+                   fresh_process, as_main)['run']
 
 
 def run_tools(module: str, cases: Mapping[str, Sequence[str]],
               prelude: str = '', env: Optional[Mapping[str, str]] = None,
               cwd: Optional[str] = None,
               timeout_s: float = 600,
-              fresh_process: bool = False) -> Dict[str, ToolResult]:
+              fresh_process: bool = False,
+              as_main: bool = False) -> Dict[str, ToolResult]:
   """Runs tool `module` once per case, all at once, each in its own process.
 
   Args:
@@ -114,6 +124,7 @@ def run_tools(module: str, cases: Mapping[str, Sequence[str]],
     timeout_s: Seconds before a run is killed (a test failure).
     fresh_process: Start a new interpreter per case rather than fork the
       server.
+    as_main: Run the module as `__main__` (see `command`).
 
   Returns:
     {case name: its result}.
@@ -121,11 +132,12 @@ def run_tools(module: str, cases: Mapping[str, Sequence[str]],
   environment = _environment(env)
   server = None if fresh_process else _fork_server()
   if server is None or _changes_startup(environment, server.environment):
-    return _run_fresh(module, cases, prelude, environment, cwd, timeout_s)
+    return _run_fresh(module, cases, prelude, environment, cwd, timeout_s,
+                      as_main)
   return server.run(
       {name: {'module': module, 'argv0': _console_script_name(module),
               'args': list(args), 'prelude': prelude, 'env': environment,
-              'cwd': cwd}
+              'cwd': cwd, 'as_main': as_main}
        for name, args in cases.items()}, timeout_s)
 
 
@@ -178,11 +190,11 @@ def _fork_server() -> Optional[_ForkServer]:
 
 def _run_fresh(module: str, cases: Mapping[str, Sequence[str]], prelude: str,
                environment: Mapping[str, str], cwd: Optional[str],
-               timeout_s: float) -> Dict[str, ToolResult]:
+               timeout_s: float, as_main: bool) -> Dict[str, ToolResult]:
   """`run_tools` with a new interpreter per case."""
   processes = {
-      name: subprocess.Popen(command(module, args, prelude), env=environment,
-                             cwd=cwd, stdout=subprocess.PIPE,
+      name: subprocess.Popen(command(module, args, prelude, as_main),
+                             env=environment, cwd=cwd, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
       for name, args in cases.items()}
   results = {}
