@@ -14,7 +14,6 @@ import numpy as np
 import tensorflow as tf
 
 import i3d
-from kinetics_i3d.model import inputs as inputs_lib
 
 _BATCH_SIZE = 5
 _NUM_FRAMES = 64
@@ -197,68 +196,6 @@ class I3dExecutionTest(tf.test.TestCase, parameterized.TestCase):
       self.model(_small_clip(batch=1, frames=9, channels=2), is_training=False)
 
 
-def _hand_conv_bn_relu(clip, kernel, offset, mean, variance, stride=2):
-  """Stem unit by hand: TF-SAME padding made explicit, then BN and ReLU."""
-  pads = []
-  for size, k in zip(clip.shape[1:4], kernel.shape[:3]):
-    out = -(-size // stride)
-    total = max((out - 1) * stride + k - size, 0)
-    pads.append((total // 2, total - total // 2))
-  padded = tf.pad(clip, [(0, 0), *pads, (0, 0)])
-  conv = tf.nn.conv3d(padded, kernel, [1, stride, stride, stride, 1], 'VALID')
-  if mean is None:
-    mean, variance = tf.nn.moments(conv, axes=[0, 1, 2, 3])
-  normed = (conv - mean) / tf.sqrt(variance + 1e-3) + offset
-  return tf.nn.relu(normed), conv
-
-
-class I3dBatchNormTest(tf.test.TestCase):
-  """BatchNorm in both modes against a computation written by hand."""
-
-  def setUp(self):
-    super().setUp()
-    self.model = i3d.InceptionI3d(final_endpoint='Conv3d_1a_7x7')
-    self.clip = tf.constant(
-        np.random.default_rng(1).uniform(-1, 1, (2, 6, 20, 20, 3)),
-        tf.float32)
-    self.model(self.clip, is_training=False)  # Builds the variables.
-    unit = self.model.Conv3d_1a_7x7
-    rng = np.random.default_rng(2)
-    unit.batch_norm.offset.assign(rng.normal(size=64).astype(np.float32))
-    self.mean = rng.normal(size=64).astype(np.float32)
-    self.variance = rng.uniform(0.5, 2, size=64).astype(np.float32)
-    stats_shape = unit.batch_norm.moving_mean.average.shape
-    unit.batch_norm.moving_mean.average.assign(self.mean.reshape(stats_shape))
-    unit.batch_norm.moving_variance.average.assign(
-        self.variance.reshape(stats_shape))
-    self.unit = unit
-
-  def test_inference_uses_moving_statistics(self):
-    output, _ = self.model(self.clip, is_training=False)
-    expected, _ = _hand_conv_bn_relu(self.clip, self.unit.conv_3d.w,
-                                     self.unit.batch_norm.offset, self.mean,
-                                     self.variance)
-    self.assertAllClose(output, expected, atol=1e-4)
-
-  def test_training_uses_batch_statistics_and_updates_the_average(self):
-    output, _ = self.model(self.clip, is_training=True)
-    expected, conv = _hand_conv_bn_relu(self.clip, self.unit.conv_3d.w,
-                                        self.unit.batch_norm.offset, None, None)
-    self.assertAllClose(output, expected, atol=1e-4)
-    # One update with decay 0.999; the EMA was fresh (counter 0 -> 1), so
-    # Sonnet's debiased average equals the first batch's statistics.
-    batch_mean = np.mean(conv.numpy(), axis=(0, 1, 2, 3))
-    self.assertAllClose(
-        tf.reshape(self.unit.batch_norm.moving_mean.value, [-1]), batch_mean,
-        atol=1e-5)
-
-  def test_eps_and_decay_are_the_originals(self):
-    self.assertEqual(self.unit.batch_norm._eps, 1e-3)
-    self.assertEqual(self.unit.batch_norm.moving_mean._decay, 0.999)
-    self.assertEqual(self.unit.batch_norm.moving_variance._decay, 0.999)
-    self.assertFalse(self.unit.batch_norm.scale.trainable)
-
-
 class I3dDropoutTest(tf.test.TestCase):
   """`dropout_keep_prob` is a keep probability applied before the logits."""
 
@@ -395,22 +332,6 @@ class I3dBadInputTest(tf.test.TestCase, parameterized.TestCase):
     clip[0, 3, 10, 10, 1] = value
     with self.assertRaisesRegex(ValueError, 'NaN or infinite'):
       i3d.InceptionI3d()(tf.constant(clip), is_training=False)
-
-  def test_values_far_outside_range_warn(self):
-    clip = np.full([1, 9, 64, 64, 3], 255., np.float32)
-    with mock.patch.object(inputs_lib.logging, 'warning') as warning:
-      i3d.validate_inputs(clip, final_endpoint='Mixed_3b', name='my_clip.npy')
-    warning.assert_called_once()
-    self.assertIn('my_clip.npy', warning.call_args.args[1])
-    with mock.patch.object(inputs_lib.logging, 'warning') as warning:
-      i3d.validate_inputs(clip / 255., final_endpoint='Mixed_3b')
-    warning.assert_not_called()
-
-  def test_error_names_the_input(self):
-    with self.assertRaisesRegex(ValueError, 'sample_rgb.npy: .*3 channels'):
-      i3d.validate_inputs(
-          np.zeros([1, 9, 224, 224, 2], np.float32),
-          num_channels=3, name='sample_rgb.npy')
 
 
 if __name__ == '__main__':
