@@ -23,7 +23,8 @@ logits equal the whole-clip logits up to float rounding (the tests check
 length. The price is recomputing the overlaps: about 1.6x the whole-clip
 work at 256 frames per chunk, 1.2x at 512. The grid depends on the clip's
 length, so a video longer than one chunk is first counted with a decode-only
-pass (`chunked_video`); `.npy` inputs are memory-mapped and read chunk by chunk.
+pass (`chunked_video`); `.npy` inputs are memory-mapped and read chunk by
+chunk.
 
 The network's temporal geometry (kernels and strides along time) is read from
 `i3d.LAYERS`; nothing about the architecture is restated here.
@@ -39,6 +40,7 @@ import tensorflow as tf
 import tqdm
 
 import i3d
+from kinetics_i3d import streams
 
 # A 10 s Kinetics clip at 25 fps fits in one pass.
 DEFAULT_CHUNK_FRAMES = 256
@@ -307,14 +309,15 @@ def clip_logits(model: i3d.InceptionI3d,
     ChunkError: If the clip has the wrong shape or too few frames.
     ValueError: For values the network refuses (see `i3d.validate_inputs`).
   """
+  expected = f'[1, T, {streams.CROP}, {streams.CROP}, C]'
   if clip.ndim == 5:
     if clip.shape[0] != 1:
-      raise ChunkError(f'{name}: expected one clip [1, T, 224, 224, C], '
-                            f'got shape {clip.shape}.')
+      raise ChunkError(f'{name}: expected one clip {expected}, got shape '
+                       f'{clip.shape}.')
     clip = clip[0]
   if clip.ndim != 4:
-    raise ChunkError(f'{name}: expected a clip [1, T, 224, 224, C], got '
-                          f'shape {clip.shape}.')
+    raise ChunkError(f'{name}: expected a clip {expected}, got shape '
+                     f'{clip.shape}.')
   progress = tqdm.tqdm(
       total=len(plan_chunks(len(clip), chunk_frames)),
       desc=f'I3D on {os.path.basename(name)}',
