@@ -93,8 +93,9 @@ def video_logits(models: Dict[str, i3d.InceptionI3d],
   25 fps, smaller side 256, centre crop 224, TV-L1 flow) and fed to the
   network as they come, so memory does not grow with the video's length. A
   clip of at most `chunk_frames` steps is classified in one pass; a longer
-  one needs its length before its first chunk (see `chunked.StreamingLogits`), which
-  costs one extra decode-only pass over the file.
+  one needs its length before its first chunk (see
+  `chunked.StreamingLogits`), which costs one extra decode-only pass over the
+  file.
 
   Args:
     models: {stream: loaded network}, streams 'rgb' and/or 'flow'.

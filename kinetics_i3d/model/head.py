@@ -23,8 +23,9 @@ def logits_head(features: tf.Tensor,
                 pool_window: Sequence[int]) -> tf.Tensor:
   """The original's logits head on Mixed_5c activations.
 
-  AvgPool over `pool_window` (VALID, stride 1), dropout (a keep probability), the 1x1x1
-  convolution with bias, the spatial squeeze, then the mean over time.
+  AvgPool over `pool_window` (VALID, stride 1), dropout (a keep
+  probability), the 1x1x1 convolution with bias, the spatial squeeze, then
+  the mean over time.
 
   Args:
     features: Mixed_5c activations [B, T', H', W', 1024].
