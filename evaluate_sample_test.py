@@ -26,7 +26,9 @@ from absl.testing import parameterized
 import numpy as np
 
 import evaluate_sample
+import i3d
 from kinetics_i3d import paths
+from kinetics_i3d import streams
 from kinetics_i3d.inference import report
 from kinetics_i3d.inference import report_test
 from kinetics_i3d.testing import random_checkpoints
@@ -43,7 +45,8 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 # Checkpoints the command-line tests generate; flow_scratch and
 # rgb_scratch_kin600 are left out to be reported as missing.
 _GENERATED = {'rgb_imagenet': 1, 'flow_imagenet': 2, 'rgb_scratch': 3}
-_SAMPLE_FRAMES = 12
+# The fewest frames the logits take: the cheapest samples that test the tool.
+_SAMPLE_FRAMES = i3d.min_num_frames()
 
 
 def _closed_port():
@@ -148,7 +151,8 @@ class CommandLineTest(parameterized.TestCase):
     rng = np.random.default_rng(11)
     cls._samples = {}
     for stream, channels in (('rgb', 3), ('flow', 2)):
-      clip = rng.uniform(-1., 1., (1, _SAMPLE_FRAMES, 224, 224, channels))
+      clip = rng.uniform(-1., 1., (1, _SAMPLE_FRAMES, streams.CROP,
+                                   streams.CROP, channels))
       path = os.path.join(cls._dir.name, f'clip_{stream}.npy')
       np.save(path, clip.astype(np.float32))
       cls._samples[stream] = path
@@ -180,7 +184,7 @@ class CommandLineTest(parameterized.TestCase):
                                self._reference['flow_imagenet'], rtol=0,
                                atol=1e-4)
     np.testing.assert_array_equal(logits, streams['rgb'] + streams['flow'])
-    self.assertLen(labels, 400)
+    self.assertLen(labels, i3d.KINETICS_400_CLASSES)
 
   def test_multi_evaluate(self):
     out_dir = os.path.join(self._dir.name, 'out')
@@ -218,7 +222,7 @@ class CommandLineTest(parameterized.TestCase):
                            self._reference['flow_imagenet']),
         'no_imagenet_rgb': self._reference['rgb_scratch'],
     }
-    labels = report.load_labels(400)
+    labels = report.load_labels(i3d.KINETICS_400_CLASSES)
     for name, reference in expected.items():
       with open(os.path.join(out_dir, name + '.txt')) as f:
         norm, rows = report_test.parse_report(f.read())
@@ -319,7 +323,7 @@ class CommandLineTest(parameterized.TestCase):
                              ('flow', 'flow_imagenet')))
     norm, rows = report_test.parse_report(result.stdout)
     self.assertAlmostEqual(float(norm), np.linalg.norm(reference), delta=1e-3)
-    labels = report.load_labels(400)
+    labels = report.load_labels(i3d.KINETICS_400_CLASSES)
     top = np.argsort(reference)[::-1][:20]
     self.assertEqual([row[2] for row in rows], [labels[i] for i in top])
     for (_, logit, _), i in zip(rows, top):
@@ -396,8 +400,8 @@ class SampleVideoEndToEndTest(absltest.TestCase):
                                             ('rgb',))['rgb']
     self.assertEqual(clip.shape, (1, 16, 224, 224, 3))
     logits = model(clip, is_training=False)[0][0].numpy()
-    self.assertEqual(result.stdout,
-                     report.report(logits, report.load_labels(400)))
+    self.assertEqual(result.stdout, report.report(
+        logits, report.load_labels(i3d.KINETICS_400_CLASSES)))
     # The committed report is this run's, up to the last float32 digits
     # (oneDNN's kernels differ between CPUs, e.g. with and without AVX-512).
     with open(os.path.join(paths.OUT_DIR, 'sample_rgb_scratch.txt')) as f:
