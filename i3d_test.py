@@ -6,7 +6,9 @@ every endpoint's shape, eager against compiled execution, BatchNorm in both
 modes against a hand computation, dropout semantics and bad arguments.
 """
 
+import functools
 import pydoc
+from typing import Tuple
 from unittest import mock
 
 from absl.testing import parameterized
@@ -59,6 +61,28 @@ def _small_clip(batch=2, frames=9, channels=3, seed=0):
   return tf.constant(
       rng.uniform(-1, 1, (batch, frames, _IMAGE_SIZE, _IMAGE_SIZE,
                           channels)).astype(np.float32))
+
+
+@functools.lru_cache(maxsize=None)
+def _built_model() -> Tuple[i3d.InceptionI3d, tf.Tensor, tf.Tensor]:
+  """One network with random weights, built by an eager pass, for the module.
+
+  Returns:
+    (model, clip, eager logits of the clip); tests must not change the
+    model's variables.
+  """
+  tf.random.set_seed(0)
+  model = i3d.InceptionI3d(num_classes=11)
+  clip = _small_clip(batch=2, frames=9)
+  logits, _ = model(clip, is_training=False)
+  return model, clip, logits
+
+
+@functools.lru_cache(maxsize=None)
+def _unbuilt_model(num_classes: int, channels: int) -> i3d.InceptionI3d:
+  """A network whose first trace fixes `channels`; shared by shape tests."""
+  del channels  # The cache key: one model per input channel count.
+  return i3d.InceptionI3d(num_classes=num_classes)
 
 
 class I3dOriginalTest(tf.test.TestCase):
@@ -125,7 +149,7 @@ class I3dShapeTest(tf.test.TestCase, parameterized.TestCase):
 
   @parameterized.parameters((1, 9, 3), (3, 10, 2), (2, 17, 3), (1, 79, 2))
   def test_any_batch_and_clip_length(self, batch, frames, channels):
-    model = i3d.InceptionI3d(num_classes=7)
+    model = _unbuilt_model(7, channels)
     logits, end_points = symbolic_outputs(
         model, [batch, frames, _IMAGE_SIZE, _IMAGE_SIZE, channels],
         is_training=False)
@@ -166,10 +190,7 @@ class I3dExecutionTest(tf.test.TestCase, parameterized.TestCase):
   @classmethod
   def setUpClass(cls):
     super().setUpClass()
-    tf.random.set_seed(0)
-    cls.model = i3d.InceptionI3d(num_classes=11)
-    cls.clip = _small_clip(batch=2, frames=9)
-    cls.eager_logits, _ = cls.model(cls.clip, is_training=False)
+    cls.model, cls.clip, cls.eager_logits = _built_model()
 
   @parameterized.named_parameters(('function', False), ('xla', True))
   def test_compiled_matches_eager(self, jit_compile):
@@ -202,8 +223,7 @@ class I3dDropoutTest(tf.test.TestCase):
   @classmethod
   def setUpClass(cls):
     super().setUpClass()
-    cls.model = i3d.InceptionI3d(num_classes=4)
-    cls.model(_small_clip(batch=1, frames=9), is_training=False)
+    cls.model, _, _ = _built_model()
     cls.features = tf.constant(
         np.random.default_rng(5).uniform(0, 1, (1, 3, 7, 7, 1024)),
         tf.float32)
