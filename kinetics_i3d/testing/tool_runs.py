@@ -137,7 +137,7 @@ def run_tools(module: str, cases: Mapping[str, Sequence[str]],
   return server.run(
       {name: {'module': module, 'argv0': _console_script_name(module),
               'args': list(args), 'prelude': prelude, 'env': environment,
-              'cwd': cwd, 'as_main': as_main}
+              'cwd': cwd or os.getcwd(), 'as_main': as_main}
        for name, args in cases.items()}, timeout_s)
 
 
