@@ -20,7 +20,9 @@ checkpoints load unchanged (see `checkpoints.py`) and give the same logits:
 
 Module and submodule names equal the original variable scopes
 (`Conv3d_1a_7x7`, `Mixed_4b/Branch_1/Conv3d_0b_3x3`, ...), so the tables in
-this file are also the checkpoint's naming scheme.
+this file are also the checkpoint's naming scheme. The building blocks (units
+and blocks, dropout, the head, input checks) are in `kinetics_i3d/model/`;
+this file holds the architecture table and assembles the network.
 """
 
 import math
