@@ -16,11 +16,12 @@ import numpy as np
 import tensorflow as tf
 
 import i3d
+from kinetics_i3d import streams
 
 _BATCH_SIZE = 5
 _NUM_FRAMES = 64
-_IMAGE_SIZE = 224
-_NUM_CLASSES = 400
+_IMAGE_SIZE = streams.CROP
+_NUM_CLASSES = i3d.KINETICS_400_CLASSES
 
 # Endpoint shapes [B, T, H, W, C] for a [5, 64, 224, 224, 3] clip, written out
 # by hand from the paper's figure 3: stride-2 stages halve (rounding up, TF
@@ -79,17 +80,27 @@ def _built_model() -> Tuple[i3d.InceptionI3d, tf.Tensor, tf.Tensor]:
 
 
 @functools.lru_cache(maxsize=None)
-def _unbuilt_model(num_classes: int, channels: int) -> i3d.InceptionI3d:
-  """A network whose first trace fixes `channels`; shared by shape tests."""
-  del channels  # The cache key: one model per input channel count.
-  return i3d.InceptionI3d(num_classes=num_classes)
+def _logits_model(channels: int) -> i3d.InceptionI3d:
+  """The default network (Logits, squeezed), shared by the shape tests.
+
+  Creating the variables is most of a first trace's cost; later traces of
+  other batch and clip sizes reuse them.
+
+  Args:
+    channels: The input channels its first trace fixes (the cache key).
+
+  Returns:
+    One network per channel count.
+  """
+  del channels  # Only the cache key.
+  return i3d.InceptionI3d(num_classes=_NUM_CLASSES, final_endpoint='Logits')
 
 
 class I3dOriginalTest(tf.test.TestCase):
   """The three tests of DeepMind's i3d_test.py, on TF2 symbolic shapes."""
 
   def test_model_shapes_with_squeeze(self):
-    model = i3d.InceptionI3d(num_classes=_NUM_CLASSES, final_endpoint='Logits')
+    model = _logits_model(3)  # InceptionI3d(num_classes=400, 'Logits').
     logits, _ = symbolic_outputs(
         model, [_BATCH_SIZE, _NUM_FRAMES, _IMAGE_SIZE, _IMAGE_SIZE, 3],
         is_training=False, dropout_keep_prob=0.5)
@@ -149,20 +160,20 @@ class I3dShapeTest(tf.test.TestCase, parameterized.TestCase):
 
   @parameterized.parameters((1, 9, 3), (3, 10, 2), (2, 17, 3), (1, 79, 2))
   def test_any_batch_and_clip_length(self, batch, frames, channels):
-    model = _unbuilt_model(7, channels)
+    model = _logits_model(channels)
     logits, end_points = symbolic_outputs(
         model, [batch, frames, _IMAGE_SIZE, _IMAGE_SIZE, channels],
         is_training=False)
-    self.assertEqual(logits.shape.as_list(), [batch, 7])
+    self.assertEqual(logits.shape.as_list(), [batch, _NUM_CLASSES])
     # Time after the three stride-2 stages, each rounding up.
     expected_time = int(np.ceil(np.ceil(np.ceil(frames / 2) / 2) / 2))
     self.assertEqual(end_points['Mixed_5c'].shape[1], expected_time)
 
   def test_unknown_batch_and_time(self):
-    model = i3d.InceptionI3d(num_classes=5)
     logits, _ = symbolic_outputs(
-        model, [None, None, _IMAGE_SIZE, _IMAGE_SIZE, 3], is_training=False)
-    self.assertEqual(logits.shape.as_list(), [None, 5])
+        _logits_model(3), [None, None, _IMAGE_SIZE, _IMAGE_SIZE, 3],
+        is_training=False)
+    self.assertEqual(logits.shape.as_list(), [None, _NUM_CLASSES])
 
   def test_min_num_frames(self):
     # 9 frames: 5 -> 3 -> 2 time steps before the 2-frame pool; 8 gives 1.
