@@ -55,7 +55,9 @@ def _run_child(case: Mapping[str, Any], stdout_fd: int,
     os.dup2(null, 0)
     os.dup2(stdout_fd, 1)
     os.dup2(stderr_fd, 2)
-    sys.stdout = sys.__stdout__  # The server had pointed it at stderr.
+    # The interpreter's own streams, now on those files (the server points
+    # sys.stdout at stderr; a test runner may have replaced both).
+    sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
     os.environ.clear()
     os.environ.update(case['env'])
     if case['cwd']:
