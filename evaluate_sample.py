@@ -34,6 +34,8 @@ through the network in overlapping chunks whose logits equal the whole-clip
 pass (`kinetics_i3d.inference.chunked`).
 """
 
+import functools
+import operator
 import os
 import sys
 from typing import Dict, List, Optional, Tuple
@@ -48,6 +50,7 @@ from kinetics_i3d import paths
 from kinetics_i3d import streams
 from kinetics_i3d.flow import backends
 from kinetics_i3d.inference import chunked
+from kinetics_i3d.inference import chunked_video
 from kinetics_i3d.inference import report
 from kinetics_i3d.utils import atomic_files
 from kinetics_i3d.video import decode
@@ -222,6 +225,42 @@ def load_sample(path: str, stream: str, flag: str,
   return clip[None]
 
 
+def _checked_video(video: str) -> str:
+  """The video's path (`SAMPLE_VIDEO` resolved), checked to decode."""
+  if video == SAMPLE_VIDEO:
+    video = samples.sample_video_path()
+  elif not os.path.exists(video):
+    raise MissingInputError(f'--video: {video} not found.')
+  decode.check_video(video)
+  return video
+
+
+def _load_samples(names: Dict[str, str], rgb_sample: str, flow_sample: str,
+                  fetch: bool) -> Dict[str, Tuple[np.ndarray, str]]:
+  """{stream: (its [1, T, H, W, C] sample, its path)} for each stream."""
+  sample_paths = {'rgb': (rgb_sample, '--rgb_sample'),
+                  'flow': (flow_sample, '--flow_sample')}
+  clips = {}
+  for stream in names:
+    path, flag = sample_paths[stream]
+    clips[stream] = (load_sample(path, stream, flag, fetch), path)
+  return clips
+
+
+def _resolve_checkpoints(names: Dict[str, str], checkpoint_dir: Optional[str],
+                         fetch: bool
+                         ) -> Dict[str, checkpoints.ResolvedCheckpoint]:
+  """{stream: its resolved checkpoint}; `MissingInputError` if one is absent."""
+  resolved = {}
+  for stream, name in names.items():
+    try:
+      resolved[stream] = checkpoints.resolve_checkpoint(
+          name, stream, checkpoint_dir, fetch=fetch)
+    except checkpoints.CheckpointError as e:
+      raise MissingInputError(str(e)) from None
+  return resolved
+
+
 def evaluate(eval_type: str,
              imagenet_pretrained: bool,
              checkpoint_dir: Optional[str] = None,
@@ -261,50 +300,25 @@ def evaluate(eval_type: str,
     MissingInputError: If a checkpoint or input file is absent.
     ValueError, OSError: For inputs that cannot be used.
   """
-  # The inputs.
   names = checkpoint_names(eval_type, imagenet_pretrained)
-  clips = {}
-  if video:
-    if video == SAMPLE_VIDEO:
-      video = samples.sample_video_path()
-    elif not os.path.exists(video):
-      raise MissingInputError(f'--video: {video} not found.')
-    decode.check_video(video)  # Before minutes of model loading.
-  else:
-    sample_paths = {'rgb': (rgb_sample, '--rgb_sample'),
-                    'flow': (flow_sample, '--flow_sample')}
-    for stream in names:
-      path, flag = sample_paths[stream]
-      clips[stream] = (load_sample(path, stream, flag, fetch), path)
-  resolved = {}
-  for stream, name in names.items():
-    try:
-      resolved[stream] = checkpoints.resolve_checkpoint(
-          name, stream, checkpoint_dir, fetch=fetch)
-    except checkpoints.CheckpointError as e:
-      raise MissingInputError(str(e)) from None
-
-  # Build and restore the stream(s).
+  # Every input checked, and fetched, before minutes of model loading.
+  video = _checked_video(video) if video else ''
+  clips = {} if video else _load_samples(names, rgb_sample, flow_sample, fetch)
+  resolved = _resolve_checkpoints(names, checkpoint_dir, fetch)
   models = {stream: checkpoints.load_resolved(checkpoint)
             for stream, checkpoint in resolved.items()}
-
-  # Run them.
   if video:
-    stream_logits = chunked.video_logits(
+    stream_logits = chunked_video.video_logits(
         models, video, chunk_frames, show_progress, start_time, end_time,
         flow_backend=flow_backend)
   else:
     stream_logits = {
         stream: chunked.clip_logits(models[stream], clip, chunk_frames,
                                     name=path, show_progress=show_progress)
-        for stream, (clip, path) in clips.items()
-    }
-
+        for stream, (clip, path) in clips.items()}
   # Sum the logits: RGB first, then flow, as the original added them.
-  logits = None
-  for stream in names:
-    logits = (stream_logits[stream] if logits is None else
-              logits + stream_logits[stream])
+  logits = functools.reduce(operator.add,
+                            [stream_logits[stream] for stream in names])
   num_classes = resolved[next(iter(names))].spec.num_classes
   return logits, stream_logits, report.load_labels(num_classes)
 

@@ -26,23 +26,27 @@ from absl.testing import parameterized
 import numpy as np
 
 import evaluate_sample
+import i3d
 from kinetics_i3d import paths
+from kinetics_i3d import streams
 from kinetics_i3d.inference import report
 from kinetics_i3d.inference import report_test
+from kinetics_i3d.testing import random_checkpoints
 from kinetics_i3d.testing import reference_forward
+from kinetics_i3d.testing import tool_runs
 from kinetics_i3d.video import decode
 from kinetics_i3d.video import preprocess
 from kinetics_i3d.video import samples
 from kinetics_i3d.weights import checkpoints
 from kinetics_i3d.weights import release
-from kinetics_i3d.weights import tf1_checkpoint
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
 # Checkpoints the command-line tests generate; flow_scratch and
 # rgb_scratch_kin600 are left out to be reported as missing.
 _GENERATED = {'rgb_imagenet': 1, 'flow_imagenet': 2, 'rgb_scratch': 3}
-_SAMPLE_FRAMES = 12
+# The fewest frames the logits take: the cheapest samples that test the tool.
+_SAMPLE_FRAMES = i3d.min_num_frames()
 
 
 def _closed_port():
@@ -52,16 +56,13 @@ def _closed_port():
     return closed.getsockname()[1]
 
 
-def _run_script(args, timeout=600):
+def _evaluate_cli(*flags_, fresh_process=False):
+  """`python -m evaluate_sample` (forked from the tool server by default)."""
   # Fetches go to a closed loopback port: the tests never reach the network.
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2',
-             KINETICS_I3D_URL=f'http://127.0.0.1:{_closed_port()}')
-  return subprocess.run(args, cwd=_HERE, env=env, capture_output=True,
-                        text=True, timeout=timeout)
-
-
-def _evaluate_cli(*flags_):
-  return _run_script([sys.executable, 'evaluate_sample.py', *flags_])
+  return tool_runs.run_tool(
+      'evaluate_sample', flags_, cwd=_HERE, as_main=True,
+      env={'KINETICS_I3D_URL': f'http://127.0.0.1:{_closed_port()}'},
+      fresh_process=fresh_process)
 
 
 class EvaluateSampleTest(parameterized.TestCase):
@@ -136,15 +137,6 @@ class EvaluateSampleTest(parameterized.TestCase):
           evaluate_sample.evaluate('rgb', False, tmp, video=text)
 
 
-def _write_generated_checkpoints(checkpoint_dir):
-  tensors = {}
-  for name, seed in _GENERATED.items():
-    tensors[name] = reference_forward.random_original_tensors(name, seed)
-    tf1_checkpoint.write_tf1_checkpoint(
-        tensors[name], checkpoints.checkpoint_path(name, checkpoint_dir))
-  return tensors
-
-
 class CommandLineTest(parameterized.TestCase):
   """evaluate_sample.py and multi_evaluate.sh on generated checkpoints."""
 
@@ -152,12 +144,15 @@ class CommandLineTest(parameterized.TestCase):
   def setUpClass(cls):
     super().setUpClass()
     cls._dir = tempfile.TemporaryDirectory()
-    cls._checkpoint_dir = os.path.join(cls._dir.name, 'checkpoints')
-    cls._tensors = _write_generated_checkpoints(cls._checkpoint_dir)
+    cls._checkpoint_dir = random_checkpoints.checkpoint_dir(
+        *_GENERATED.items())
+    cls._tensors = {name: random_checkpoints.original_tensors(name, seed)
+                    for name, seed in _GENERATED.items()}
     rng = np.random.default_rng(11)
     cls._samples = {}
     for stream, channels in (('rgb', 3), ('flow', 2)):
-      clip = rng.uniform(-1., 1., (1, _SAMPLE_FRAMES, 224, 224, channels))
+      clip = rng.uniform(-1., 1., (1, _SAMPLE_FRAMES, streams.CROP,
+                                   streams.CROP, channels))
       path = os.path.join(cls._dir.name, f'clip_{stream}.npy')
       np.save(path, clip.astype(np.float32))
       cls._samples[stream] = path
@@ -189,7 +184,7 @@ class CommandLineTest(parameterized.TestCase):
                                self._reference['flow_imagenet'], rtol=0,
                                atol=1e-4)
     np.testing.assert_array_equal(logits, streams['rgb'] + streams['flow'])
-    self.assertLen(labels, 400)
+    self.assertLen(labels, i3d.KINETICS_400_CLASSES)
 
   def test_multi_evaluate(self):
     out_dir = os.path.join(self._dir.name, 'out')
@@ -227,7 +222,7 @@ class CommandLineTest(parameterized.TestCase):
                            self._reference['flow_imagenet']),
         'no_imagenet_rgb': self._reference['rgb_scratch'],
     }
-    labels = report.load_labels(400)
+    labels = report.load_labels(i3d.KINETICS_400_CLASSES)
     for name, reference in expected.items():
       with open(os.path.join(out_dir, name + '.txt')) as f:
         norm, rows = report_test.parse_report(f.read())
@@ -303,23 +298,23 @@ class CommandLineTest(parameterized.TestCase):
     self.assertNotIn('Traceback', result.stderr)
 
   def test_joint_on_a_video(self):
-    # Joint with flow computed on the fly, on the first 0.42 s of the
-    # cyclist clip (11 frames at 25 fps, 10 flow fields), against the
-    # raw-op forward pass on `preprocess`'s whole-array inputs (OpenCV's
-    # TV-L1, the reference the TF backend reproduces).
+    # Joint with flow computed on the fly, on the first 0.4 s of the cyclist
+    # clip (10 frames at 25 fps, 9 flow fields: the fewest the logits take),
+    # against the raw-op forward pass on `preprocess`'s whole-array inputs
+    # (OpenCV's TV-L1, the reference the TF backend reproduces).
     video = samples.sample_video_path()
     out = os.path.join(self._dir.name, 'joint_video.txt')
     result = _evaluate_cli('--eval_type=joint', '--video=sample',
-                           '--end_time=0.42', f'--output={out}',
+                           '--end_time=0.4', f'--output={out}',
                            '--flow_backend=opencv',
                            f'--checkpoint_dir={self._checkpoint_dir}')
     self.assertEqual(result.returncode, 0, result.stderr)
     with open(out) as f:
       self.assertEqual(f.read(), result.stdout)
     inputs = preprocess.video_to_model_inputs(video, ('rgb', 'flow'),
-                                              end_time=0.42,
+                                              end_time=0.4,
                                               flow_backend='opencv')
-    self.assertEqual(inputs['flow'].shape, (1, 10, 224, 224, 2))
+    self.assertEqual(inputs['flow'].shape, (1, 9, 224, 224, 2))
     reference = sum(
         reference_forward.reference_logits(
             self._tensors[name], inputs[stream],
@@ -328,7 +323,7 @@ class CommandLineTest(parameterized.TestCase):
                              ('flow', 'flow_imagenet')))
     norm, rows = report_test.parse_report(result.stdout)
     self.assertAlmostEqual(float(norm), np.linalg.norm(reference), delta=1e-3)
-    labels = report.load_labels(400)
+    labels = report.load_labels(i3d.KINETICS_400_CLASSES)
     top = np.argsort(reference)[::-1][:20]
     self.assertEqual([row[2] for row in rows], [labels[i] for i in top])
     for (_, logit, _), i in zip(rows, top):
@@ -392,7 +387,7 @@ class SampleVideoEndToEndTest(absltest.TestCase):
 
   def test_cyclist_catching_a_ball(self):
     result = _evaluate_cli('--eval_type=rgb', '--imagenet_pretrained=false',
-                           '--video=sample')
+                           '--video=sample', fresh_process=True)
     self.assertEqual(result.returncode, 0, result.stderr)
     _, rows = report_test.parse_report(result.stdout)
     self.assertLen(rows, 20)
@@ -405,8 +400,8 @@ class SampleVideoEndToEndTest(absltest.TestCase):
                                             ('rgb',))['rgb']
     self.assertEqual(clip.shape, (1, 16, 224, 224, 3))
     logits = model(clip, is_training=False)[0][0].numpy()
-    self.assertEqual(result.stdout,
-                     report.report(logits, report.load_labels(400)))
+    self.assertEqual(result.stdout, report.report(
+        logits, report.load_labels(i3d.KINETICS_400_CLASSES)))
     # The committed report is this run's, up to the last float32 digits
     # (oneDNN's kernels differ between CPUs, e.g. with and without AVX-512).
     with open(os.path.join(paths.OUT_DIR, 'sample_rgb_scratch.txt')) as f:

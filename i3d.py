@@ -20,22 +20,36 @@ checkpoints load unchanged (see `checkpoints.py`) and give the same logits:
 
 Module and submodule names equal the original variable scopes
 (`Conv3d_1a_7x7`, `Mixed_4b/Branch_1/Conv3d_0b_3x3`, ...), so the tables in
-this file are also the checkpoint's naming scheme.
+this file are also the checkpoint's naming scheme. The building blocks (units
+and blocks, dropout, the head, input checks) are in `kinetics_i3d/model/`;
+this file holds the architecture table and assembles the network.
 """
 
-import inspect
 import math
-from typing import Callable, Dict, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, NamedTuple, Optional, Tuple, Union
 
 # Before TensorFlow is imported (sonnet imports it): its fast CPU kernels.
 from kinetics_i3d.utils import cpu_kernels  # pylint: disable=g-bad-import-order
 cpu_kernels.enable_onednn()
 
 # pylint: disable=g-import-not-at-top,wrong-import-position,g-bad-import-order
-from absl import logging
 import numpy as np
-import sonnet as snt
 import tensorflow as tf
+
+from kinetics_i3d import streams
+from kinetics_i3d.model import head
+from kinetics_i3d.model import inputs as inputs_lib
+from kinetics_i3d.model import network
+from kinetics_i3d.model import units
+# The building blocks, re-exported where the tools and README reach them.
+# pylint: disable=g-multiple-import,g-importing-member,unused-import
+from kinetics_i3d.model.dropout import check_dropout_keep_prob, dropout
+from kinetics_i3d.model.network import InceptionNetwork
+from kinetics_i3d.model.units import (
+    BATCH_NORM_DECAY, BATCH_NORM_EPS, ConvUnit, InceptionBlock,
+    InceptionBranches, Unit3D, max_pool_same, original_batch_norm)
+# pylint: enable=g-multiple-import,g-importing-member,unused-import
+
 
 class Layer(NamedTuple):
   """One row of the architecture table.
@@ -157,11 +171,6 @@ def temporal_layers(final_endpoint: str = 'Mixed_5c'
                (l.kernel[0], l.stride[0]) != (1, 1))
 
 
-# TF1 Sonnet's BatchNorm settings used by the released graph.
-BATCH_NORM_EPS = 1e-3
-BATCH_NORM_DECAY = 0.999
-
-
 def _same_output_size(size: int, stride: int) -> int:
   """Output length of a TF `SAME` convolution or pool along one axis."""
   return int(math.ceil(size / stride))
@@ -195,171 +204,11 @@ def feature_shape(num_frames: int, height: int, width: int,
 def min_num_frames() -> int:
   """Fewest input frames for which the logits head's 2-frame pool is valid."""
   num_frames = 1
-  while feature_shape(num_frames, 224, 224, 'Mixed_5c')[0] < (
+  while feature_shape(num_frames, streams.CROP, streams.CROP,
+                             'Mixed_5c')[0] < (
       LOGITS_POOL_WINDOW[0]):
     num_frames += 1
   return num_frames
-
-
-def original_batch_norm() -> snt.BatchNorm:
-  """BatchNorm as in the released graph: a learned offset and no scale."""
-  return snt.BatchNorm(
-      create_scale=False,
-      create_offset=True,
-      decay_rate=BATCH_NORM_DECAY,
-      eps=BATCH_NORM_EPS,
-      name='batch_norm')
-
-
-class ConvUnit(snt.Module):
-  """A `SAME` convolution, optionally followed by BatchNorm and an activation.
-
-  The common part of `Unit3D` and `inception_v1.Unit2D`, which only set the
-  number of spatial axes and the attribute that holds the convolution
-  ('conv_3d' / 'conv_2d'; attribute names are checkpoint keys).
-  """
-
-  NUM_SPATIAL_DIMS: int
-  CONV_ATTRIBUTE: str
-
-  def __init__(self,
-               output_channels: int,
-               kernel_shape: Optional[Sequence[int]] = None,
-               stride: Optional[Sequence[int]] = None,
-               activation_fn: Optional[Callable[[tf.Tensor],
-                                                tf.Tensor]] = tf.nn.relu,
-               use_batch_norm: bool = True,
-               use_bias: bool = False,
-               name: Optional[str] = None):
-    """Initializes the unit.
-
-    Args:
-      output_channels: Number of output channels.
-      kernel_shape: Kernel size, one per spatial axis ([T, H, W] for
-        `Unit3D`, [H, W] for `Unit2D`); default 1 on every axis.
-      stride: Stride, one per spatial axis; default 1 on every axis.
-      activation_fn: Applied after BatchNorm; None for a linear unit.
-      use_batch_norm: Whether BatchNorm (offset only) follows the conv.
-      use_bias: Whether the convolution has a bias.
-      name: Module name (the checkpoint scope of the unit); default
-        'unit_3d' / 'unit_2d'.
-    """
-    ones = (1,) * self.NUM_SPATIAL_DIMS
-    super().__init__(name=name or f'unit_{self.NUM_SPATIAL_DIMS}d')
-    self._activation_fn = activation_fn
-    self._use_batch_norm = use_batch_norm
-    conv_class = {2: snt.Conv2D, 3: snt.Conv3D}[self.NUM_SPATIAL_DIMS]
-    setattr(self, self.CONV_ATTRIBUTE, conv_class(
-        output_channels=output_channels,
-        kernel_shape=ones if kernel_shape is None else tuple(kernel_shape),
-        stride=ones if stride is None else tuple(stride),
-        padding='SAME',
-        with_bias=use_bias,
-        name=self.CONV_ATTRIBUTE))
-    self.batch_norm = original_batch_norm() if use_batch_norm else None
-
-  @property
-  def conv(self) -> Union[snt.Conv2D, snt.Conv3D]:
-    """The convolution (also reachable as `conv_3d` / `conv_2d`)."""
-    return getattr(self, self.CONV_ATTRIBUTE)
-
-  def __call__(self, inputs: tf.Tensor, is_training: bool) -> tf.Tensor:
-    """Applies the unit to `inputs` of shape [B, (T,) H, W, C]."""
-    net = self.conv(inputs)
-    if self.batch_norm is not None:
-      net = self.batch_norm(net, is_training=is_training)
-    if self._activation_fn is not None:
-      net = self._activation_fn(net)
-    return net
-
-
-class Unit3D(ConvUnit):
-  """A 3D convolution over [T, H, W], optionally BatchNorm and activation."""
-
-  NUM_SPATIAL_DIMS = 3
-  CONV_ATTRIBUTE = 'conv_3d'
-
-
-def max_pool_same(inputs: tf.Tensor, window: Union[int, Sequence[int]],
-                  stride: Union[int, Sequence[int]]) -> tf.Tensor:
-  """Max-pools with TF `SAME` padding over every spatial axis.
-
-  Args:
-    inputs: [B, T, H, W, C] clips or [B, H, W, C] images.
-    window: Pool size, one per spatial axis ([T, H, W] or [H, W]), or one
-      size for all.
-    stride: Stride, likewise.
-
-  Returns:
-    The pooled tensor, of the same rank.
-  """
-  # tf.nn.max_pool picks the 2D or 3D op from the rank of `inputs`.
-  return tf.nn.max_pool(inputs, ksize=window, strides=stride, padding='SAME')
-
-
-class InceptionBranches(snt.Module):
-  """Four branches of units on one input, concatenated on channels.
-
-  The forward pass shared by `InceptionBlock` and
-  `inception_v1.InceptionBlock2D`, whose constructors set the unit lists
-  `branch_0` ... `branch_3` (checkpoint keys). Branch_3 starts with a
-  parameter-free max pool, size 3 and stride 1 on every spatial axis
-  ('MaxPool3d_0a_3x3').
-  """
-
-  branch_0: Sequence[ConvUnit]
-  branch_1: Sequence[ConvUnit]
-  branch_2: Sequence[ConvUnit]
-  branch_3: Sequence[ConvUnit]
-
-  @property
-  def branches(self) -> Tuple[Sequence[ConvUnit], ...]:
-    return (self.branch_0, self.branch_1, self.branch_2, self.branch_3)
-
-  def __call__(self, inputs: tf.Tensor, is_training: bool) -> tf.Tensor:
-    """Applies the block to `inputs` of shape [B, (T,) H, W, C]."""
-    outputs = []
-    for index, units in enumerate(self.branches):
-      net = inputs
-      if index == 3:
-        net = max_pool_same(net, window=3, stride=1)
-      for unit in units:
-        net = unit(net, is_training=is_training)
-      outputs.append(net)
-    return tf.concat(outputs, axis=-1)
-
-
-class InceptionBlock(InceptionBranches):
-  """The inflated Inception-v1 block: four branches concatenated on channels."""
-
-  def __init__(self,
-               channels: Sequence[int],
-               branch_2_conv_name: str = 'Conv3d_0b_3x3',
-               name: str = 'mixed'):
-    """Initializes the block.
-
-    Args:
-      channels: Output channels of the six units, in the order of
-        `MIXED_BLOCKS`' rows.
-      branch_2_conv_name: Module name of Branch_2's 3x3x3 convolution.
-      name: Module name, e.g. 'Mixed_4b'.
-    """
-    super().__init__(name=name)
-    b0, b1a, b1b, b2a, b2b, b3 = channels
-    with tf.name_scope('Branch_0'):
-      self.branch_0 = [Unit3D(b0, name='Conv3d_0a_1x1')]
-    with tf.name_scope('Branch_1'):
-      self.branch_1 = [
-          Unit3D(b1a, name='Conv3d_0a_1x1'),
-          Unit3D(b1b, kernel_shape=(3, 3, 3), name='Conv3d_0b_3x3'),
-      ]
-    with tf.name_scope('Branch_2'):
-      self.branch_2 = [
-          Unit3D(b2a, name='Conv3d_0a_1x1'),
-          Unit3D(b2b, kernel_shape=(3, 3, 3), name=branch_2_conv_name),
-      ]
-    with tf.name_scope('Branch_3'):
-      self.branch_3 = [Unit3D(b3, name='Conv3d_0b_1x1')]
 
 
 def validate_inputs(inputs: Union[tf.Tensor, np.ndarray],
@@ -385,84 +234,35 @@ def validate_inputs(inputs: Union[tf.Tensor, np.ndarray],
     ValueError: On any input the network cannot take, with a message naming
       `name`, what it got and what is expected.
   """
-  shape = tuple(inputs.shape)
-  if len(shape) != 5:
+  inputs_lib.check_array(inputs, num_channels, name)
+  if final_endpoint in ('Logits', 'Predictions'):
+    _check_head_input(tuple(inputs.shape), spatial_squeeze, name)
+  inputs_lib.check_values(inputs, name)
+
+
+def _check_head_input(shape: Tuple[Optional[int], ...], spatial_squeeze: bool,
+                      name: str) -> None:
+  """Raises ValueError if clips of `shape` are too short or wrongly sized."""
+  frames, height, width = shape[1:4]
+  if frames is not None and frames < min_num_frames():
     raise ValueError(
-        f'{name}: expected a rank-5 array [batch, frames, height, width, '
-        f'channels], got shape {shape}. Add a batch axis with x[None] if you '
-        'have a single clip.')
-  dtype = tf.as_dtype(inputs.dtype)
-  if not dtype.is_floating:
+        f'{name}: the logits need at least {min_num_frames()} frames (the '
+        f'2-frame average pool after 8x temporal downsampling), got '
+        f'{frames}.')
+  if height is None or width is None:
+    return
+  _, pooled_h, pooled_w = feature_shape(
+      LOGITS_POOL_WINDOW[0] * 8, height, width, 'Mixed_5c')
+  pool_h, pool_w = LOGITS_POOL_WINDOW[1:]
+  too_small = pooled_h < pool_h or pooled_w < pool_w
+  not_squeezable = spatial_squeeze and (pooled_h, pooled_w) != (pool_h,
+                                                                pool_w)
+  if too_small or not_squeezable:
     raise ValueError(
-        f'{name}: expected floating point values in [-1, 1], got dtype '
-        f'{dtype.name}. Rescale uint8 frames with x / 127.5 - 1.')
-  if num_channels is not None and shape[4] is not None and (
-      shape[4] != num_channels):
-    raise ValueError(
-        f'{name}: expected {num_channels} channels (3 for RGB, 2 for flow), '
-        f'got {shape[4]} in shape {shape}.')
-  head_endpoints = ('Logits', 'Predictions')
-  if final_endpoint in head_endpoints:
-    frames, height, width = shape[1:4]
-    if frames is not None and frames < min_num_frames():
-      raise ValueError(
-          f'{name}: the logits need at least {min_num_frames()} frames (the '
-          f'2-frame average pool after 8x temporal downsampling), got '
-          f'{frames}.')
-    if height is not None and width is not None:
-      _, pooled_h, pooled_w = feature_shape(
-          LOGITS_POOL_WINDOW[0] * 8, height, width, 'Mixed_5c')
-      pool_h, pool_w = LOGITS_POOL_WINDOW[1:]
-      too_small = pooled_h < pool_h or pooled_w < pool_w
-      not_squeezable = spatial_squeeze and (pooled_h, pooled_w) != (pool_h,
-                                                                    pool_w)
-      if too_small or not_squeezable:
-        raise ValueError(
-            f'{name}: the logits head needs 224x224 frames (a 7x7 feature '
-            f'map), got {height}x{width}. Resize and centre-crop to 224 (see '
-            'preprocess.py), or pass spatial_squeeze=False for larger frames.')
-  if tf.executing_eagerly() and not isinstance(inputs, tf.TensorSpec):
-    values = tf.convert_to_tensor(inputs)
-    if not bool(tf.reduce_all(tf.math.is_finite(values))):
-      raise ValueError(f'{name}: contains NaN or infinite values.')
-    max_abs = float(tf.reduce_max(tf.abs(values))) if tf.size(values) else 0.
-    if max_abs > 1.5:
-      logging.warning(
-          '%s: values reach %.3g, far outside the [-1, 1] range the '
-          'checkpoints were trained on; rescale RGB with x / 127.5 - 1 and '
-          'flow with clip(x, -20, 20) / 20.', name, max_abs)
-
-
-def check_dropout_keep_prob(dropout_keep_prob: float) -> None:
-  """Raises ValueError if a Python number is not a keep probability."""
-  if isinstance(dropout_keep_prob, (int, float)) and not (
-      0. < dropout_keep_prob <= 1.):
-    raise ValueError('dropout_keep_prob is a keep probability in (0, 1], '
-                     f'got {dropout_keep_prob!r}.')
-
-
-def dropout(inputs: tf.Tensor,
-            dropout_keep_prob: Union[float, tf.Tensor],
-            seed: Optional[tf.Tensor] = None) -> tf.Tensor:
-  """The original's dropout before the logits, given a *keep* probability.
-
-  Args:
-    inputs: Any tensor.
-    dropout_keep_prob: Probability of keeping an activation; the Python
-      number 1 skips the op. Applied whatever the training mode, as in TF1.
-    seed: Optional int32 [2] seed for a stateless (reproducible) mask; by
-      default the mask is stateful.
-
-  Returns:
-    `inputs` with dropped activations zeroed and the others scaled by
-    1 / dropout_keep_prob.
-  """
-  if isinstance(dropout_keep_prob, (int, float)) and dropout_keep_prob == 1.:
-    return inputs
-  if seed is None:
-    return tf.nn.dropout(inputs, rate=1. - dropout_keep_prob)
-  return tf.nn.experimental.stateless_dropout(
-      inputs, rate=1. - dropout_keep_prob, seed=seed)
+        f'{name}: the logits head needs {streams.CROP}x{streams.CROP} frames '
+        f'(a 7x7 feature map), got {height}x{width}. Resize and centre-crop '
+        f'to {streams.CROP} (see preprocess.py), or pass '
+        'spatial_squeeze=False for larger frames.')
 
 
 def logits_head(features: tf.Tensor,
@@ -471,80 +271,13 @@ def logits_head(features: tf.Tensor,
                 dropout_keep_prob: Union[float, tf.Tensor] = 1.0,
                 dropout_seed: Optional[tf.Tensor] = None,
                 mean_over_time: bool = True) -> tf.Tensor:
-  """The original's logits head on Mixed_5c activations.
-
-  AvgPool 2x7x7 (VALID, stride 1), dropout (a keep probability), the 1x1x1
-  convolution with bias, the spatial squeeze, then the mean over time.
-
-  Args:
-    features: Mixed_5c activations [B, T', H', W', 1024].
-    logits_conv: Applies the logits' 1x1x1 convolution with bias (the
-      `Logits` unit, or a folded copy of it).
-    spatial_squeeze: Whether to squeeze the (1x1) spatial axes.
-    dropout_keep_prob: Probability of keeping an activation (see `dropout`).
-    dropout_seed: Optional stateless dropout seed (see `dropout`).
-    mean_over_time: False keeps one row of logits per time step,
-      [B, T' - 1, num_classes] (with the squeeze), for exact chunked
-      evaluation of long clips.
-
-  Returns:
-    [B, num_classes] logits (or [B, 1, 1, num_classes] without the squeeze);
-    with `mean_over_time=False`, the time axis is kept after the batch axis.
-  """
-  net = tf.nn.avg_pool3d(
-      features,
-      ksize=[1, *LOGITS_POOL_WINDOW, 1],
-      strides=[1, 1, 1, 1, 1],
-      padding='VALID')
-  net = dropout(net, dropout_keep_prob, dropout_seed)
-  logits = logits_conv(net)
-  if spatial_squeeze:
-    logits = tf.squeeze(logits, axis=[2, 3])
-  return tf.reduce_mean(logits, axis=1) if mean_over_time else logits
+  """`head.logits_head` with the table's average pool window (2x7x7)."""
+  return head.logits_head(features, logits_conv, spatial_squeeze,
+                          dropout_keep_prob, dropout_seed, mean_over_time,
+                          pool_window=LOGITS_POOL_WINDOW)
 
 
-class InceptionNetwork(snt.Module):
-  """Constructor checks and properties shared by I3D and its 2D Inception-v1.
-
-  Subclasses set `VALID_ENDPOINTS` and build their modules after calling
-  `super().__init__`, which validates the arguments and leaves the endpoints
-  to build in `self._endpoints`.
-  """
-
-  VALID_ENDPOINTS: Tuple[str, ...]
-  LAYERS: Tuple[NamedTuple, ...] = ()
-
-  def __init__(self, num_classes: int, spatial_squeeze: bool,
-               final_endpoint: str, name: str):
-    if final_endpoint not in self.VALID_ENDPOINTS:
-      raise ValueError(f'Unknown final endpoint {final_endpoint!r}; expected '
-                       f'one of {self.VALID_ENDPOINTS}.')
-    if (not isinstance(num_classes, (int, np.integer)) or
-        isinstance(num_classes, bool) or num_classes < 1):
-      raise ValueError(
-          f'num_classes must be a positive integer, got {num_classes!r}.')
-    super().__init__(name=name)
-    self._num_classes = int(num_classes)
-    self._spatial_squeeze = spatial_squeeze
-    self._final_endpoint = final_endpoint
-    stop = self.VALID_ENDPOINTS.index(final_endpoint) + 1
-    self._endpoints = self.VALID_ENDPOINTS[:stop]
-    self._layers = self.LAYERS[:stop]
-
-  @property
-  def num_classes(self) -> int:
-    return self._num_classes
-
-  @property
-  def final_endpoint(self) -> str:
-    return self._final_endpoint
-
-  @property
-  def spatial_squeeze(self) -> bool:
-    return self._spatial_squeeze
-
-
-class InceptionI3d(InceptionNetwork):
+class InceptionI3d(network.InceptionNetwork):
   """Inception-v1 inflated 3D ConvNet for video classification.
 
   Calling the module on [B, T, H, W, C] clips returns `(output, end_points)`:
@@ -557,7 +290,7 @@ class InceptionI3d(InceptionNetwork):
   LAYERS = LAYERS
 
   def __init__(self,
-               num_classes: int = 400,
+               num_classes: int = KINETICS_400_CLASSES,
                spatial_squeeze: bool = True,
                final_endpoint: str = 'Logits',
                name: str = 'inception_i3d'):
@@ -582,17 +315,17 @@ class InceptionI3d(InceptionNetwork):
       for layer in self._layers:
         if layer.kind == 'conv':
           setattr(self, layer.name,
-                  Unit3D(layer.channels, layer.kernel, layer.stride,
+                  units.Unit3D(layer.channels, layer.kernel, layer.stride,
                          name=layer.name))
         elif layer.kind == 'mixed':
           setattr(self, layer.name,
-                  InceptionBlock(layer.channels,
+                  units.InceptionBlock(layer.channels,
                                  branch_2_conv_name=branch_2_conv_name(
                                      layer.name),
                                  name=layer.name))
         elif layer.kind == 'logits':
           with tf.name_scope('Logits'):
-            self.Logits = Unit3D(
+            self.Logits = units.Unit3D(
                 num_classes,
                 activation_fn=None,
                 use_batch_norm=False,
@@ -636,22 +369,15 @@ class InceptionI3d(InceptionNetwork):
         spatial_squeeze=self._spatial_squeeze,
         # Once built (or loaded), the stem fixes the stream: 3 RGB or 2 flow.
         num_channels=None if stem_kernel is None else stem_kernel.shape[3])
-    # Checked before any variable exists: a first call in float64 (numpy's
-    # default) would otherwise create float64 variables for good.
-    expected = tf.float32 if stem_kernel is None else stem_kernel.dtype
-    if tf.as_dtype(inputs.dtype) != expected:
-      raise ValueError(
-          f'inputs: expected {expected.name} values, got '
-          f'{tf.as_dtype(inputs.dtype).name} (numpy arrays default to '
-          'float64); cast with np.asarray(x, np.float32) or '
-          'tf.cast(x, tf.float32).')
+    inputs_lib.check_float_dtype(
+        inputs, tf.float32 if stem_kernel is None else stem_kernel.dtype)
     check_dropout_keep_prob(dropout_keep_prob)
 
     end_points = {}
     net = inputs
     for layer in self._layers:
       if layer.kind == 'max_pool':
-        net = max_pool_same(net, layer.kernel, layer.stride)
+        net = units.max_pool_same(net, layer.kernel, layer.stride)
       elif layer.kind == 'logits':
         net = self._logits(net, is_training, dropout_keep_prob, dropout_seed)
       elif layer.kind == 'predictions':
@@ -674,24 +400,4 @@ class InceptionI3d(InceptionNetwork):
         mean_over_time)
 
 
-def _show_call_signature(module_class: type) -> None:
-  """Makes `help()` show a Sonnet module's own `__call__` signature and doc.
-
-  Sonnet wraps every method in a name-scope decorator whose signature is
-  `(*args, **kwargs)` and whose doc is a comment of Sonnet's; the wrapped
-  function is in the decorator's closure.
-  """
-  wrapper = module_class.__dict__['__call__']
-  for cell in wrapper.__closure__ or ():
-    original = cell.cell_contents
-    if getattr(original, '__qualname__', '') == (
-        f'{module_class.__qualname__}.__call__'):
-      wrapper.__doc__ = original.__doc__
-      wrapper.__signature__ = inspect.signature(original)
-      wrapper.__wrapped__ = original
-      wrapper.__name__ = original.__name__
-      wrapper.__qualname__ = original.__qualname__
-      return
-
-
-_show_call_signature(InceptionI3d)
+network.show_call_signature(InceptionI3d)

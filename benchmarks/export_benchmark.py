@@ -31,21 +31,20 @@ from absl import flags
 import numpy as np
 import tensorflow as tf
 
+from kinetics_i3d import streams
 from kinetics_i3d.exports import exporter
 from kinetics_i3d.exports import onnx_file
 from kinetics_i3d.exports import openvino_ir
 from kinetics_i3d.inference import fast_inference
 from kinetics_i3d.weights import checkpoints
+import benchmark_flags  # Beside this script, as timing.py.
 import timing  # benchmarks/timing.py, beside this script.
 
-_REPEATS = flags.DEFINE_integer(
-    'repeats', 5, 'Timed calls per runtime (after one untimed warm-up).',
-    lower_bound=1)
-_NUM_FRAMES = flags.DEFINE_integer(
-    'num_frames', 79, 'Frames per clip; 79 is the sample clip.', lower_bound=9)
-_SGEMM_SIZE = flags.DEFINE_integer(
-    'sgemm_size', 2048, 'Side of the square matrices of the sgemm ceiling.',
-    lower_bound=256)
+_REPEATS = benchmark_flags.define_repeats('runtime')
+_NUM_FRAMES = benchmark_flags.define_num_frames()
+_SGEMM_SIZE = benchmark_flags.define_sgemm_size(2048)
+# --helpshort lists the shared flags with the script's own.
+flags.adopt_module_key_flags(benchmark_flags)
 _EXPORT_DIR = flags.DEFINE_string(
     'export_dir', None, 'Folder for the ONNX file and the IR (reused when '
     'present). Default: a temporary folder.')
@@ -90,7 +89,8 @@ def _runtimes(export_dir: str) -> Dict[str, Callable[[np.ndarray],
 def main(argv: Sequence[str]) -> None:
   del argv
   frames = _NUM_FRAMES.value
-  flop = fast_inference.conv_flops(frames, 224, 224, 3)
+  flop = fast_inference.conv_flops(frames, streams.CROP, streams.CROP,
+                                 streams.CHANNELS[streams.RGB])
   print(f'CPU: {timing.cpu_model()}, nproc {os.cpu_count()}, '
         f'{len(os.sched_getaffinity(0))} usable; load average '
         f'{", ".join(f"{x:.2f}" for x in os.getloadavg())}')
@@ -105,7 +105,8 @@ def main(argv: Sequence[str]) -> None:
   with tempfile.TemporaryDirectory() as scratch:
     runtimes = _runtimes(_EXPORT_DIR.value or scratch)
     clip = np.random.default_rng(0).uniform(
-        -1., 1., (1, frames, 224, 224, 3)).astype(np.float32)
+        -1., 1., (1, frames, streams.CROP, streams.CROP,
+                   streams.CHANNELS[streams.RGB])).astype(np.float32)
     logits = {name: run(clip) for name, run in runtimes.items()}  # Warm-up.
     wall: Dict[str, List[float]] = {name: [] for name in runtimes}
     loads = [os.getloadavg()[0]]

@@ -43,14 +43,18 @@ from absl import logging
 import numpy as np
 import tensorflow as tf
 
+import i3d
 from kinetics_i3d.metrics import fvd
+import benchmark_flags  # Beside this script, as timing.py.
 import timing  # The benchmarks' folder is on sys.path when run as a script.
 
-_NUM_CLIPS = flags.DEFINE_integer(
-    'num_clips', 8, 'Clips embedded in the timed run (after a warm-up batch).')
+_NUM_CLIPS = benchmark_flags.define_num_clips(
+    8, 'embedded in the timed run (after a warm-up batch)')
 _BATCH_SIZE = flags.DEFINE_integer('batch_size', 4, 'Clips per forward pass.')
-_NUM_FRAMES = flags.DEFINE_integer(
-    'num_frames', 16, 'Frames per clip (16: the usual FVD clip).')
+_NUM_FRAMES = benchmark_flags.define_num_frames(
+    16, note='16: the usual FVD clip')
+# --helpshort lists the shared flags with the script's own.
+flags.adopt_module_key_flags(benchmark_flags)
 _SOURCE_SIZE = flags.DEFINE_list(
     'source_size', ['128', '128'], 'Height,width of the source frames (they '
     'are resized to 224x224).')
@@ -88,9 +92,10 @@ def _embedding_rate(embedder: fvd.Embedder, videos: np.ndarray) -> dict:
 def _distance_seconds(protocol: str, set_size: int, repeats: int) -> float:
   rng = np.random.default_rng(0)
   # Correlated, logit-like embeddings (scale of a few units).
-  basis = rng.normal(size=(400, 400)) / 20
-  real = (rng.normal(size=(set_size, 400)) @ basis).astype(np.float32)
-  fake = (rng.normal(size=(set_size, 400)) @ basis * 1.1 + .1).astype(
+  dims = i3d.KINETICS_400_CLASSES  # FVD embeds with rgb_scratch's logits.
+  basis = rng.normal(size=(dims, dims)) / 20
+  real = (rng.normal(size=(set_size, dims)) @ basis).astype(np.float32)
+  fake = (rng.normal(size=(set_size, dims)) @ basis * 1.1 + .1).astype(
       np.float32)
   times = []
   for _ in range(repeats):

@@ -33,7 +33,9 @@ import numpy as np
 import tensorflow as tf
 
 import i3d
+from kinetics_i3d import streams
 from kinetics_i3d.inference import fast_inference
+import benchmark_flags  # Beside this script, as timing.py.
 import timing  # benchmarks/timing.py, beside this script.
 
 _MODELS = ('plain', 'folded', 'fast')
@@ -43,13 +45,11 @@ _QUOTED_GFLOP = 277.9
 
 _BATCH_SIZES = flags.DEFINE_list(
     'batch_sizes', ['1', '4'], 'Comma-separated batch sizes to time.')
-_NUM_FRAMES = flags.DEFINE_integer(
-    'num_frames', 79, 'Frames per clip (at least 9); 79 is the sample clip.')
-_STREAM = flags.DEFINE_enum(
-    'stream', 'rgb', ['rgb', 'flow'], 'Input stream: rgb (3) or flow (2).')
-_REPEATS = flags.DEFINE_integer(
-    'repeats', 5, 'Timed calls per model, mode and batch size (after one '
-    'untimed warm-up call that also traces and compiles).')
+_NUM_FRAMES = benchmark_flags.define_num_frames()
+_STREAM = benchmark_flags.define_stream()
+_REPEATS = benchmark_flags.define_repeats('model, mode and batch size')
+# --helpshort lists the shared flags with the script's own.
+flags.adopt_module_key_flags(benchmark_flags)
 _MODES_FLAG = flags.DEFINE_multi_enum(
     'modes', list(_MODES), _MODES,
     'Execution modes: eager, function (tf.function) and xla '
@@ -196,18 +196,13 @@ def main(argv: Sequence[str]) -> None:
         f'{",".join(_BATCH_SIZES.value)!r}.') from None
   if not batch_sizes or min(batch_sizes) < 1:
     raise app.UsageError('--batch_sizes: every batch size must be >= 1.')
-  if _NUM_FRAMES.value < i3d.min_num_frames():
-    raise app.UsageError(
-        f'--num_frames: the logits need at least {i3d.min_num_frames()} '
-        f'frames, got {_NUM_FRAMES.value}.')
-  if _REPEATS.value < 1:
-    raise app.UsageError(f'--repeats: must be >= 1, got {_REPEATS.value}.')
   models = [m for m in _MODELS if m in _MODELS_FLAG.value]
   modes = [m for m in _MODES if m in _MODES_FLAG.value]
 
-  channels = 3 if _STREAM.value == 'rgb' else 2
+  channels = streams.CHANNELS[_STREAM.value]
   frames = _NUM_FRAMES.value
-  flop = fast_inference.conv_flops(frames, 224, 224, channels)
+  flop = fast_inference.conv_flops(frames, streams.CROP, streams.CROP,
+                                 channels)
   print(f'CPU: {timing.cpu_model()}, nproc {os.cpu_count()}, '
         f'{len(os.sched_getaffinity(0))} usable')
   print(f'TensorFlow {tf.__version__}, oneDNN opts '
@@ -222,7 +217,8 @@ def main(argv: Sequence[str]) -> None:
   tf.get_logger().setLevel('ERROR')
   tf.random.set_seed(_SEED.value)
   model = i3d.InceptionI3d()
-  model(tf.zeros([1, 9, 224, 224, channels]), is_training=False)
+  model(tf.zeros([1, i3d.min_num_frames(), streams.CROP, streams.CROP,
+                  channels]), is_training=False)
   _randomize_statistics(model, _SEED.value)
 
   header = (f'{"model":<7} {"mode":<9} {"batch":>5} {"s/clip":>8} '
@@ -236,8 +232,8 @@ def main(argv: Sequence[str]) -> None:
   print('-' * len(header))
   for batch in batch_sizes:
     clips = tf.random.stateless_uniform(
-        [batch, frames, 224, 224, channels], seed=[_SEED.value, batch],
-        minval=-1., maxval=1.)
+        [batch, frames, streams.CROP, streams.CROP, channels],
+        seed=[_SEED.value, batch], minval=-1., maxval=1.)
     for mode in modes:
       callables = _build_callables(model, models, mode)
       wall, cpu, logits, loads = _time_round_robin(callables, clips,
@@ -254,8 +250,8 @@ def main(argv: Sequence[str]) -> None:
               f'{min(loads):4.1f}-{max(loads):<4.1f} {diff:>12}', flush=True)
   if _FIRST_CONV_STUDY.value:
     clips = tf.random.stateless_uniform(
-        [1, frames, 224, 224, channels], seed=[_SEED.value, 0],
-        minval=-1., maxval=1.)
+        [1, frames, streams.CROP, streams.CROP, channels],
+        seed=[_SEED.value, 0], minval=-1., maxval=1.)
     _first_conv_study(clips, _REPEATS.value, _SEED.value)
 
 

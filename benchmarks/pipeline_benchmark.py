@@ -51,17 +51,16 @@ from kinetics_i3d.metrics import fvd
 from kinetics_i3d.video import decode
 from kinetics_i3d.video import samples
 from kinetics_i3d.weights import checkpoints
+import benchmark_flags  # Beside this script, as timing.py.
 import timing  # benchmarks/timing.py, beside this script.
 
-_NUM_CLIPS = flags.DEFINE_integer(
-    'num_clips', 6, 'Clips (one video file each) timed per pipeline.',
-    lower_bound=2)
-_NUM_FRAMES = flags.DEFINE_integer(
-    'num_frames', 79, 'Frames per clip (the README figures: 79).',
-    lower_bound=9)
-_SGEMM_SIZE = flags.DEFINE_integer(
-    'sgemm_size', 4096, 'Side of the square matrices of the sgemm ceiling.',
-    lower_bound=256)
+_NUM_CLIPS = benchmark_flags.define_num_clips(
+    6, '(one video file each) timed per pipeline', lower_bound=2)
+_NUM_FRAMES = benchmark_flags.define_num_frames(
+    note='the README figures: 79')
+_SGEMM_SIZE = benchmark_flags.define_sgemm_size(4096)
+# --helpshort lists the shared flags with the script's own.
+flags.adopt_module_key_flags(benchmark_flags)
 _KERNEL_REPEATS = flags.DEFINE_integer(
     'kernel_repeats', 3, 'Timed calls per oneDNN setting (median shown).',
     lower_bound=1)

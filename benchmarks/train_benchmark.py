@@ -41,18 +41,21 @@ from absl import app
 from absl import flags
 import tensorflow as tf
 
+import i3d
 from kinetics_i3d import streams
 from kinetics_i3d.training import train
+import benchmark_flags  # Beside this script, as timing.py.
 import timing  # benchmarks/timing.py, beside this script.
 
 _BATCH_SIZE = flags.DEFINE_integer(
     'batch_size', 6, 'Clips per replica (6 in the paper).')
-_NUM_FRAMES = flags.DEFINE_integer(
-    'num_frames', 64, 'Frames per clip (64 in the paper).')
-_CROP_SIZE = flags.DEFINE_integer('crop_size', 224, 'Frame side.')
-_STREAM = flags.DEFINE_enum('stream', 'rgb', ['rgb', 'flow'],
-                            'Input stream: rgb (3 channels) or flow (2).')
-_NUM_CLASSES = flags.DEFINE_integer('num_classes', 400, 'Output classes.')
+_NUM_FRAMES = benchmark_flags.define_num_frames(64, note='64 in the paper')
+_CROP_SIZE = flags.DEFINE_integer('crop_size', streams.CROP, 'Frame side.')
+_STREAM = benchmark_flags.define_stream()
+# --helpshort lists the shared flags with the script's own.
+flags.adopt_module_key_flags(benchmark_flags)
+_NUM_CLASSES = flags.DEFINE_integer('num_classes', i3d.KINETICS_400_CLASSES,
+                                    'Output classes.')
 _STEPS = flags.DEFINE_integer('steps', 3, 'Timed training steps.')
 _WARMUP = flags.DEFINE_integer(
     'warmup', 1, 'Untimed steps first (the first one traces the function).')

@@ -28,12 +28,3 @@ def check_stream(stream: str, what: str = 'stream') -> str:
   if stream not in STREAMS:
     raise ValueError(f'{what} must be one of {STREAMS}, got {stream!r}.')
   return stream
-
-
-def stream_of_channels(num_channels: int) -> str:
-  """'rgb' for 3 channels, 'flow' for 2; ValueError otherwise."""
-  for stream, channels in CHANNELS.items():
-    if channels == num_channels:
-      return stream
-  raise ValueError(f'I3D takes 3 (RGB) or 2 (flow) channels, got '
-                   f'{num_channels}.')

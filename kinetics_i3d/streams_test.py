@@ -17,23 +17,14 @@ class StreamsTest(parameterized.TestCase):
                       streams.FLOW_BOUND), (25., 256, 224, 20.))
 
   @parameterized.parameters('rgb', 'flow')
-  def test_check_stream_and_channels_round_trip(self, stream):
+  def test_check_stream(self, stream):
     self.assertEqual(streams.check_stream(stream), stream)
-    self.assertEqual(
-        streams.stream_of_channels(streams.CHANNELS[stream]), stream)
 
   def test_bad_stream_names_what_was_given(self):
     with self.assertRaisesRegex(
         ValueError, r"^--streams must be one of \('rgb', 'flow'\), got "
         r"'depth'\.$"):
       streams.check_stream('depth', '--streams')
-
-  @parameterized.parameters(0, 1, 4)
-  def test_bad_channel_count(self, channels):
-    with self.assertRaisesRegex(ValueError,
-                                f'3 \\(RGB\\) or 2 \\(flow\\) channels, got '
-                                f'{channels}'):
-      streams.stream_of_channels(channels)
 
 
 if __name__ == '__main__':

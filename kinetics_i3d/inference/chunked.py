@@ -23,31 +23,29 @@ logits equal the whole-clip logits up to float rounding (the tests check
 length. The price is recomputing the overlaps: about 1.6x the whole-clip
 work at 256 frames per chunk, 1.2x at 512. The grid depends on the clip's
 length, so a video longer than one chunk is first counted with a decode-only
-pass; `.npy` inputs are memory-mapped and read chunk by chunk.
+pass (`chunked_video`); `.npy` inputs are memory-mapped and read chunk by
+chunk.
 
 The network's temporal geometry (kernels and strides along time) is read from
 `i3d.LAYERS`; nothing about the architecture is restated here.
 """
 
-import contextlib
 import dataclasses
 import math
 import os
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 import tensorflow as tf
 import tqdm
 
 import i3d
-from kinetics_i3d import streams as streams_lib
-from kinetics_i3d.video import decode
-from kinetics_i3d.video import preprocess
+from kinetics_i3d import streams
 
 # A 10 s Kinetics clip at 25 fps fits in one pass.
 DEFAULT_CHUNK_FRAMES = 256
-# Frames handed to `StreamingLogits.push` at a time when streaming a video.
-_PUSH_FRAMES = 16
+# Frames handed to `StreamingLogits.push` at a time, from an array or a video.
+PUSH_FRAMES = 16
 
 # How I3D acts on the time axis up to Mixed_5c: (layer, kernel, stride).
 TEMPORAL_LAYERS = i3d.temporal_layers('Mixed_5c')
@@ -311,14 +309,15 @@ def clip_logits(model: i3d.InceptionI3d,
     ChunkError: If the clip has the wrong shape or too few frames.
     ValueError: For values the network refuses (see `i3d.validate_inputs`).
   """
+  expected = f'[1, T, {streams.CROP}, {streams.CROP}, C]'
   if clip.ndim == 5:
     if clip.shape[0] != 1:
-      raise ChunkError(f'{name}: expected one clip [1, T, 224, 224, C], '
-                            f'got shape {clip.shape}.')
+      raise ChunkError(f'{name}: expected one clip {expected}, got shape '
+                       f'{clip.shape}.')
     clip = clip[0]
   if clip.ndim != 4:
-    raise ChunkError(f'{name}: expected a clip [1, T, 224, 224, C], got '
-                          f'shape {clip.shape}.')
+    raise ChunkError(f'{name}: expected a clip {expected}, got shape '
+                     f'{clip.shape}.')
   progress = tqdm.tqdm(
       total=len(plan_chunks(len(clip), chunk_frames)),
       desc=f'I3D on {os.path.basename(name)}',
@@ -328,105 +327,6 @@ def clip_logits(model: i3d.InceptionI3d,
   with progress:
     stream = StreamingLogits(
         model, len(clip), chunk_frames, name=name, progress=progress)
-    for start in range(0, len(clip), _PUSH_FRAMES):
-      stream.push(np.asarray(clip[start:start + _PUSH_FRAMES], np.float32))
+    for start in range(0, len(clip), PUSH_FRAMES):
+      stream.push(np.asarray(clip[start:start + PUSH_FRAMES], np.float32))
   return stream.result()
-
-
-def _count_steps(path: str, streams: Sequence[str],
-                 start_time: Optional[float], end_time: Optional[float]) -> int:
-  """Model input steps `preprocess.iter_model_input_frames` will yield.
-
-  A decode-only pass (no resizing, no flow): T frames at 25 fps give T steps
-  for RGB alone and T - 1 with flow.
-  """
-  num_frames = sum(1 for _ in decode.iter_video_frames(
-      path, streams_lib.FPS, start_time, end_time))
-  return num_frames - 1 if 'flow' in streams else num_frames
-
-
-def video_logits(models: Dict[str, i3d.InceptionI3d],
-                 path: str,
-                 chunk_frames: int = DEFAULT_CHUNK_FRAMES,
-                 show_progress: bool = False,
-                 start_time: Optional[float] = None,
-                 end_time: Optional[float] = None,
-                 num_workers: Optional[int] = None,
-                 flow_backend: Optional[str] = None) -> Dict[str, np.ndarray]:
-  """Logits of each stream for a video file, preprocessed as in the paper.
-
-  Frames are decoded, preprocessed (`preprocess.iter_model_input_frames`:
-  25 fps, smaller side 256, centre crop 224, TV-L1 flow) and fed to the
-  network as they come, so memory does not grow with the video's length. A
-  clip of at most `chunk_frames` steps is classified in one pass; a longer
-  one needs its length before its first chunk (see `StreamingLogits`), which
-  costs one extra decode-only pass over the file.
-
-  Args:
-    models: {stream: loaded network}, streams 'rgb' and/or 'flow'.
-    path: A video file any FFmpeg build reads.
-    chunk_frames: Most frames per forward pass.
-    show_progress: Whether to show progress bars.
-    start_time: Clip start in seconds (as Kinetics clips); None for 0.
-    end_time: Clip end in seconds (exclusive); None for the whole video.
-    num_workers: TV-L1 processes (OpenCV backend); None for every CPU.
-    flow_backend: TV-L1 implementation (`flow.backends`); None for the
-      default.
-
-  Returns:
-    {stream: [num_classes] float32 logits}. With flow, both streams see the
-    T - 1 steps for which a flow field exists (`preprocess`'s convention);
-    RGB alone sees all T frames.
-
-  Raises:
-    decode.PreprocessError: For a file that cannot be decoded.
-    ChunkError: If the clip is too short for the logits.
-  """
-  streams = tuple(s for s in streams_lib.STREAMS if s in models)
-  steps = preprocess.iter_model_input_frames(
-      path, streams, start_time=start_time, end_time=end_time,
-      num_workers=num_workers, progress=show_progress,
-      flow_backend=flow_backend)
-  # Read up to one chunk ahead: a clip that ends within it is one pass and
-  # its length is known without a second decode.
-  head = []
-  for step in steps:
-    head.append(step)
-    if len(head) > chunk_frames:
-      break
-  num_steps = len(head)
-  if num_steps > chunk_frames:
-    num_steps = _count_steps(path, streams, start_time, end_time)
-  if num_steps < i3d.min_num_frames():
-    raise ChunkError(
-        f'{path}: the logits need at least {i3d.min_num_frames()} frames at '
-        f'25 fps{" (plus one for flow)" if "flow" in streams else ""}; the '
-        f'video (or clip) gives {num_steps} model input steps.')
-  bars, logits = {}, {}
-  with contextlib.ExitStack() as stack:
-    for stream in streams:
-      bars[stream] = stack.enter_context(tqdm.tqdm(
-          total=len(plan_chunks(num_steps, chunk_frames)),
-          desc=f'I3D {stream}', unit='chunk', disable=not show_progress,
-          delay=3))
-      logits[stream] = StreamingLogits(
-          models[stream], num_steps, chunk_frames,
-          name=f'{path} ({stream})', progress=bars[stream])
-
-    def push(block):
-      for stream in streams:
-        logits[stream].push(np.stack([step[stream] for step in block]))
-
-    push(head)
-    del head
-    block = []
-    for step in steps:
-      block.append(step)
-      if len(block) == _PUSH_FRAMES:
-        push(block)
-        block = []
-    if block:
-      push(block)
-    return {stream: logits[stream].result() for stream in streams}
-
-

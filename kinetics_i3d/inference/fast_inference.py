@@ -22,13 +22,10 @@ weights, computing the same function as `model(inputs, is_training=False)`
   one convolution whose output is then split;
 * the pass runs in `tf.function` (default), eagerly, or with XLA.
 
-Measured on 2 Zen 5 cores with TF 2.21 + oneDNN (benchmarks/i3d_benchmark.py,
-79-frame clips): the convolutions already run near the cores' peak, so the
-gains are small. Folding saves 3-6% CPU time per clip; merging is within
-+-1% (kept: it never lost in `tf.function` at batch 4). Not used, because
-slower: Conv3d_1a_7x7 rewritten as a space-to-depth 4x4x4 convolution over
-24 channels (1.5x slower than oneDNN's direct stride-2 convolution), and XLA
-(`jit_compile=True`, ~5x slower: its CPU convolutions do not use oneDNN).
+Its speed against the module's, and that of the rewrites tried and not kept
+(Conv3d_1a_7x7 as a space-to-depth convolution; XLA, whose CPU convolutions
+do not use oneDNN), are measured by benchmarks/i3d_benchmark.py and given in
+README.
 
 The trainable module is never modified: later changes to it (training,
 loading another checkpoint) are not seen by a `FastI3d` built before them.
@@ -41,6 +38,7 @@ import numpy as np
 import tensorflow as tf
 
 import i3d
+from kinetics_i3d import streams
 
 # How `FastI3d.__call__` runs the forward pass.
 MODES = ('eager', 'function', 'xla')
@@ -273,11 +271,11 @@ def fold_batch_norm(model: i3d.InceptionI3d,
 
 
 def conv_flops(num_frames: int = 79,
-               height: int = 224,
-               width: int = 224,
-               num_channels: int = 3,
+               height: int = streams.CROP,
+               width: int = streams.CROP,
+               num_channels: int = streams.CHANNELS[streams.RGB],
                final_endpoint: str = 'Mixed_5c',
-               num_classes: int = 400) -> int:
+               num_classes: int = i3d.KINETICS_400_CLASSES) -> int:
   """Counts the floating point operations of I3D's convolutions.
 
   Counted from the architecture tables in `i3d.py`: a convolution producing

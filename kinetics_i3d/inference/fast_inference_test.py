@@ -179,7 +179,7 @@ class ConvFlopsTest(tf.test.TestCase, parameterized.TestCase):
     # Independent count: every Conv3D op of the traced plain model, from its
     # static output and filter shapes.
     model = i3d.InceptionI3d(final_endpoint=endpoint)
-    # Creating the variables eagerly first makes the trace 10x faster.
+    # Creating the variables eagerly first makes the trace much cheaper.
     model(tf.zeros([1, 9, height, width, channels]), is_training=False)
     fn = tf.function(lambda x: model(x, is_training=False)[0])
     graph = fn.get_concrete_function(

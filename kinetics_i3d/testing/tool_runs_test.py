@@ -37,6 +37,22 @@ class ToolRunsTest(absltest.TestCase):
     self.assertEqual(tool_runs.run_tool('fake_tool', env=env,
                                         prelude=prelude).returncode, 5)
 
+  def test_forked_runs_match_fresh_ones(self):
+    folder = tempfile.mkdtemp()
+    with open(os.path.join(folder, 'forked_tool.py'), 'w') as f:
+      f.write(_FAKE_TOOL)
+    # No start-up variable changes: the runs fork from the server.
+    prelude = f'sys.path.insert(0, {folder!r}); '
+    cases = {'ok': ['--a=1', '0'], 'bad': ['3']}
+    forked = tool_runs.run_tools('forked_tool', cases, prelude=prelude,
+                                 env={'I3D_TEST_VARIABLE': '1'})
+    fresh = tool_runs.run_tools('forked_tool', cases, prelude=prelude,
+                                fresh_process=True)
+    self.assertEqual(forked, fresh)
+    self.assertEqual(forked['ok'].stdout, 'i3d-forked-tool --a=1 0\n')
+    self.assertEqual(forked['bad'].returncode, 3)
+    self.assertEqual(forked['bad'].stderr, 'first\ni3d-forked-tool: last\n')
+
 
 if __name__ == '__main__':
   absltest.main()

@@ -10,6 +10,8 @@ import textwrap
 
 from absl.testing import absltest
 
+from kinetics_i3d.testing import tool_runs
+
 _TOOL = textwrap.dedent('''\
     """A tiny tool: its docstring is long, as real tools' are.
 
@@ -53,7 +55,25 @@ _TOOL = textwrap.dedent('''\
     ''')
 
 
+# Usage errors: (arguments, the one line expected).
+_USAGE_ERRORS = (
+    (['--mode=usage'], 'tool.py: --mode=usage: a usage error (see --help)'),
+    (['--nosuchflag'],
+     "tool.py: Unknown command line flag 'nosuchflag' (see --help)"),
+    (['--mode=other'], 'tool.py: flag --mode=other: value should be one '
+     "of <ok|usage|value|bug|interrupt|oserror|tflog> (see --help)"),
+    # absl would keep the last value of a single-valued flag.
+    (['--items=a', '--items=b'], 'tool.py: --items given more than once '
+     '(only the last would count); give each once (list flags take '
+     'comma-separated values) (see --help)'),
+    (['--verbose', '--mode=ok', '--noverbose'], 'tool.py: --verbose given '
+     'more than once (only the last would count); give each once (list '
+     'flags take comma-separated values) (see --help)'),
+)
+
+
 class CliTest(absltest.TestCase):
+  """The tiny tool run as `python tool.py`, every case forked at once."""
 
   @classmethod
   def setUpClass(cls):
@@ -62,26 +82,39 @@ class CliTest(absltest.TestCase):
     cls._script = os.path.join(cls._dir.name, 'tool.py')
     with open(cls._script, 'w') as f:
       f.write(_TOOL)
+    cases = {
+        'help': ['--help'],
+        'helpfull': ['--helpfull'],
+        'value': ['--mode=value'],
+        'repeatable': ['--tag=a', '--tag=b', '--items=a,b'],
+        'interrupt': ['--mode=interrupt'],
+        'oserror': ['--mode=oserror'],
+        'tflog': ['--mode=tflog', '--verbosity=0'],
+        'bug': ['--mode=bug'],
+    }
+    cases.update({f'usage_{i}': args
+                  for i, (args, _) in enumerate(_USAGE_ERRORS)})
+    cls._results = tool_runs.run_tools(
+        'tool', cases, prelude=f'sys.path.insert(0, {cls._dir.name!r}); ',
+        as_main=True)
 
   @classmethod
   def tearDownClass(cls):
     cls._dir.cleanup()
     super().tearDownClass()
 
-  def _run(self, *args):
-    env = {k: v for k, v in os.environ.items() if k != 'TF_CPP_MIN_LOG_LEVEL'}
-    return subprocess.run([sys.executable, self._script, *args], env=env,
-                          capture_output=True, text=True, timeout=300)
-
   def test_success_has_no_tensorflow_start_up_noise(self):
-    result = self._run()
+    # A fresh interpreter without TF_CPP_MIN_LOG_LEVEL: the start is the point.
+    env = {k: v for k, v in os.environ.items() if k != 'TF_CPP_MIN_LOG_LEVEL'}
+    result = subprocess.run([sys.executable, self._script], env=env,
+                            capture_output=True, text=True, timeout=300)
     self.assertEqual(result.returncode, 0, result.stderr)
     self.assertEqual(result.stdout, '2.0\n')
     self.assertEqual(result.stderr, '')
 
   def test_help_exits_zero(self):
-    for flag in ('--help', '--helpfull'):
-      result = self._run(flag)
+    for flag in ('help', 'helpfull'):
+      result = self._results[flag]
       self.assertEqual(result.returncode, 0, flag)
       self.assertIn('--mode', result.stdout)
 
@@ -98,54 +131,41 @@ class CliTest(absltest.TestCase):
                   'What to do.', result.stdout)
 
   def test_usage_errors_are_one_line(self):
-    for args, message in (
-        (['--mode=usage'], 'tool.py: --mode=usage: a usage error (see --help)'),
-        (['--nosuchflag'],
-         "tool.py: Unknown command line flag 'nosuchflag' (see --help)"),
-        (['--mode=other'], 'tool.py: flag --mode=other: value should be one '
-         "of <ok|usage|value|bug|interrupt|oserror|tflog> (see --help)"),
-        # absl would keep the last value of a single-valued flag.
-        (['--items=a', '--items=b'], 'tool.py: --items given more than once '
-         '(only the last would count); give each once (list flags take '
-         'comma-separated values) (see --help)'),
-        (['--verbose', '--mode=ok', '--noverbose'], 'tool.py: --verbose given '
-         'more than once (only the last would count); give each once (list '
-         'flags take comma-separated values) (see --help)'),
-    ):
-      result = self._run(*args)
+    for i, (args, message) in enumerate(_USAGE_ERRORS):
+      result = self._results[f'usage_{i}']
       self.assertEqual(result.returncode, 2, args)
       self.assertEqual(result.stderr.splitlines(), [message], args)
 
   def test_expected_errors_are_one_line(self):
-    result = self._run('--mode=value')
+    result = self._results['value']
     self.assertEqual(result.returncode, 1)
     self.assertEqual(result.stderr.splitlines(),
                      ['tool.py: data.npy: not a valid array; make one with X.'])
 
   def test_repeatable_flags_may_repeat(self):
-    result = self._run('--tag=a', '--tag=b', '--items=a,b')
+    result = self._results['repeatable']
     self.assertEqual(result.returncode, 0, result.stderr)
 
   def test_ctrl_c_is_one_line_and_exit_130(self):
-    result = self._run('--mode=interrupt')
+    result = self._results['interrupt']
     self.assertEqual(result.returncode, 130)
     self.assertEqual(result.stderr.splitlines(), [
         'tool.py: interrupted; re-run the same command to resume'])
 
   def test_os_errors_show_no_temporary_name(self):
-    result = self._run('--mode=oserror')
+    result = self._results['oserror']
     self.assertEqual(result.returncode, 1)
     self.assertEqual(result.stderr.splitlines(), [
         "tool.py: [Errno 2] No such file or directory: '/proc/x.npz'"])
 
   def test_tensorflow_log_lines_show_once(self):
-    result = self._run('--mode=tflog', '--verbosity=0')
+    result = self._results['tflog']
     self.assertEqual(result.returncode, 0, result.stderr)
     self.assertLen([line for line in result.stderr.splitlines()
                     if 'a TensorFlow log line' in line], 1, result.stderr)
 
   def test_bugs_keep_their_traceback(self):
-    result = self._run('--mode=bug')
+    result = self._results['bug']
     self.assertNotEqual(result.returncode, 0)
     self.assertIn('Traceback', result.stderr)
 
