@@ -57,7 +57,9 @@ from kinetics_i3d.video import decode
 from kinetics_i3d.video import sample_arrays
 from kinetics_i3d.video import samples
 from kinetics_i3d.weights import checkpoints
+from kinetics_i3d.weights import loading
 from kinetics_i3d.weights import release
+from kinetics_i3d.weights import resolution
 
 EVAL_TYPES = ('rgb', 'rgb600', 'flow', 'joint')
 STREAMS = {
@@ -169,8 +171,7 @@ def check_output(path: str, overwrite: bool) -> None:
   if os.path.isdir(path):
     raise ValueError(f'--output: {path} is a directory; name a file.')
   if os.path.exists(path) and not overwrite:
-    raise ValueError(f'--output: {path} exists; pass --overwrite to '
-                     'replace it.')
+    raise ValueError(atomic_files.existing_output_message(path, '--output'))
   try:  # Permissions alone do not tell (root, read-only mounts): try.
     with atomic_files.open_atomically(path, 'w', overwrite=True) as probe:
       raise _Probed(probe)
@@ -249,7 +250,7 @@ def _load_samples(names: Dict[str, str], rgb_sample: str, flow_sample: str,
 
 def _resolve_checkpoints(names: Dict[str, str], checkpoint_dir: Optional[str],
                          fetch: bool
-                         ) -> Dict[str, checkpoints.ResolvedCheckpoint]:
+                         ) -> Dict[str, resolution.ResolvedCheckpoint]:
   """{stream: its resolved checkpoint}; `MissingInputError` if one is absent."""
   resolved = {}
   for stream, name in names.items():
@@ -305,7 +306,7 @@ def evaluate(eval_type: str,
   video = _checked_video(video) if video else ''
   clips = {} if video else _load_samples(names, rgb_sample, flow_sample, fetch)
   resolved = _resolve_checkpoints(names, checkpoint_dir, fetch)
-  models = {stream: checkpoints.load_resolved(checkpoint)
+  models = {stream: loading.load_resolved(checkpoint)
             for stream, checkpoint in resolved.items()}
   if video:
     stream_logits = chunked_video.video_logits(

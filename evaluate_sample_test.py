@@ -38,6 +38,7 @@ from kinetics_i3d.video import decode
 from kinetics_i3d.video import preprocess
 from kinetics_i3d.video import samples
 from kinetics_i3d.weights import checkpoints
+from kinetics_i3d.weights import loading
 from kinetics_i3d.weights import release
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -117,7 +118,7 @@ class EvaluateSampleTest(parameterized.TestCase):
                              f'--output={existing}')
       self.assertEqual(result.returncode, 1, result.stderr)
       self.assertRegex(result.stderr.strip().splitlines()[-1],
-                       r'--output: .*report.txt exists; pass --overwrite')
+                       r'--output=.*report.txt exists; pass --overwrite')
       self.assertNotIn('Traceback', result.stderr)
       with open(existing) as f:
         self.assertEqual(f.read(), 'old\n')
@@ -130,7 +131,7 @@ class EvaluateSampleTest(parameterized.TestCase):
       text = os.path.join(tmp, 'notes.mp4')
       with open(text, 'w') as f:
         f.write('not a video\n')
-      with mock.patch.object(checkpoints, 'load_resolved',
+      with mock.patch.object(loading, 'load_resolved',
                              side_effect=AssertionError('model built')):
         with self.assertRaisesRegex(decode.PreprocessError,
                                     'notes.mp4: FFmpeg cannot read it'):
@@ -341,7 +342,7 @@ class CommandLineTest(parameterized.TestCase):
   def test_short_sample_refused_before_loading_a_model(self):
     path = os.path.join(self._dir.name, 'short_rgb.npy')
     np.save(path, np.zeros((1, 5, 224, 224, 3), np.float32))
-    with mock.patch.object(checkpoints, 'load_resolved',
+    with mock.patch.object(loading, 'load_resolved',
                            side_effect=AssertionError('model built')):
       with self.assertRaisesRegex(
           ValueError, r'^--rgb_sample: .*short_rgb.npy has 5 frames; the '

@@ -74,6 +74,7 @@ from kinetics_i3d.flow import backends
 from kinetics_i3d.flow import tvl1_tf
 from kinetics_i3d.flow import tvl1_tf_worker
 from kinetics_i3d.video import decode
+from kinetics_i3d.video import gray
 from kinetics_i3d.video import preprocess
 from kinetics_i3d.video import samples
 import timing  # benchmarks/timing.py, beside this script.
@@ -121,10 +122,10 @@ def _video_pairs(name: str, num_pairs: int) -> Tuple[np.ndarray, np.ndarray]:
           else samples.sample_video_path(name))
   rgb, _ = decode.decode_video(path, end_time=(3 * num_pairs + 3) /
                                streams.FPS)
-  gray = preprocess.rgb_to_gray(preprocess.resize_smallest_side(rgb))
-  keep = [i for i in range(len(gray) - 1)
-          if not np.array_equal(gray[i], gray[i + 1])][:num_pairs]
-  return gray[keep], gray[[i + 1 for i in keep]]
+  frames = gray.to_gray(preprocess.resize_smallest_side(rgb))
+  keep = [i for i in range(len(frames) - 1)
+          if not np.array_equal(frames[i], frames[i + 1])][:num_pairs]
+  return frames[keep], frames[[i + 1 for i in keep]]
 
 
 def _frames(num: int, height: int, width: int) -> np.ndarray:

@@ -2,7 +2,7 @@ r"""Time of FVD on this machine: embedding videos/s and a 2048-vs-2048 distance.
 
 FVD: Unterthiner et al., "Towards Accurate Generative Models of Video: A New
 Metric & Challenges", 2018, on the rgb_scratch I3D of Carreira & Zisserman,
-"Quo Vadis, Action Recognition?", CVPR 2017 (`kinetics_i3d/metrics/fvd.py`).
+"Quo Vadis, Action Recognition?", CVPR 2017 (`kinetics_i3d/metrics/fvd/`).
 
 Measures
   * embedding throughput: random uint8 videos of --num_frames frames at

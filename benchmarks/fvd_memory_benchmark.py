@@ -16,7 +16,7 @@ r"""Peak memory of FVD's input pipeline against the set's size: flat.
 
 FVD (Unterthiner et al., "Towards Accurate Generative Models of Video: A New
 Metric & Challenges", 2018, on the rgb_scratch I3D of Carreira & Zisserman,
-CVPR 2017; `kinetics_i3d/metrics/fvd.py`) is computed on sets larger than
+CVPR 2017; `kinetics_i3d/metrics/fvd/`) is computed on sets larger than
 memory. For sets of --set_sizes random uint8 videos (--num_frames frames at
 --frame_size, small frames being enough to show the trend), stored as each
 of `.npy`, `.npz` (`np.savez`) and compressed `.npz`, this script runs, in a

@@ -3,7 +3,7 @@ r"""Training step time and clips per second of I3D with the paper's recipe.
 I3D: Carreira & Zisserman, "Quo Vadis, Action Recognition? A New Model and
 the Kinetics Dataset", CVPR 2017.
 
-Times `kinetics_i3d.training.train.make_train_step` -- the full network (to
+Times `kinetics_i3d.training.train_step.make_train_step` -- the full network (to
 'Logits', or `--final_endpoint`), BatchNorm in
 training mode, dropout 0.5, softmax cross-entropy, gradients, all-reduce and
 the momentum-SGD update -- on random clips of the paper's training size
@@ -43,7 +43,7 @@ import tensorflow as tf
 
 import i3d
 from kinetics_i3d import streams
-from kinetics_i3d.training import train
+from kinetics_i3d.training import train_step
 import benchmark_flags  # Beside this script, as timing.py.
 import timing  # benchmarks/timing.py, beside this script.
 
@@ -79,15 +79,15 @@ def _device_name() -> str:
 def main(argv):
   del argv
   if _DETERMINISTIC.value:
-    train.enable_determinism(0)
+    train_step.enable_determinism(0)
   strategy = tf.distribute.MirroredStrategy()
   replicas = strategy.num_replicas_in_sync
   global_batch = _BATCH_SIZE.value * replicas
   channels = streams.CHANNELS[_STREAM.value]
-  model, optimizer, step_var = train.create_training_state(
+  model, optimizer, step_var = train_step.create_training_state(
       strategy, _NUM_CLASSES.value, _FINAL_ENDPOINT.value, channels,
       momentum=0.9, weight_decay=1e-7, seed=0)
-  step = train.make_train_step(
+  step = train_step.make_train_step(
       strategy, model, optimizer, step_var,
       lambda s: tf.constant(1e-3), global_batch, keep_prob=0.5, seed=0)
 

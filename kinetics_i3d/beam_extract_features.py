@@ -55,8 +55,8 @@ _import_beam()
 from apache_beam.options import pipeline_options
 
 from kinetics_i3d.features import beam_pipeline
-from kinetics_i3d.features import extract_features
 from kinetics_i3d.features import extraction_flags
+from kinetics_i3d.features import inputs
 from kinetics_i3d.flow import backends
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
@@ -110,7 +110,7 @@ def main(argv: Sequence[str]) -> None:
   cli.check_writable(f.output_dir, '--output_dir', folder=True)
   try:
     config = extraction_flags.config_from_flags(f)
-    extract_features.check_named_files(f.inputs)
+    inputs.check_named_files(f.inputs)
     items = beam_pipeline.resolve_inputs(f.inputs)
   except ValueError as e:
     raise app.UsageError(str(e)) from None

@@ -25,8 +25,9 @@ from kinetics_i3d.utils import cli  # First: silences TensorFlow's start-up.
 from absl import app
 from absl import flags
 
-from kinetics_i3d.features import extract_features
+from kinetics_i3d.features import batch_run
 from kinetics_i3d.features import extraction_flags
+from kinetics_i3d.features import inputs
 from kinetics_i3d.flow import backends
 
 extraction_flags.define_extraction_flags()
@@ -57,16 +58,16 @@ def main(argv: Sequence[str]) -> None:
   cli.check_writable(f.output_dir, '--output_dir', folder=True)
   try:
     config = extraction_flags.config_from_flags(f)
-    extract_features.check_named_files(f.inputs)
-    items = extract_features.resolve_inputs(f.inputs)
-    items = extract_features.shard(items, _SHARD_INDEX.value,
+    inputs.check_named_files(f.inputs)
+    items = inputs.resolve_inputs(f.inputs)
+    items = inputs.shard(items, _SHARD_INDEX.value,
                                    _NUM_SHARDS.value)
   except ValueError as e:
     raise app.UsageError(str(e)) from None
   # A folder that cannot be written or a checkpoint that cannot be loaded
   # raises ValueError: one line from cli.run.
   with cli.outputs_named({'--output_dir': f.output_dir}):
-    summary = extract_features.run(items, config, f.output_dir,
+    summary = batch_run.run(items, config, f.output_dir,
                                    overwrite=f.overwrite,
                                    progress=_PROGRESS.value)
   print(summary)

@@ -1,6 +1,6 @@
 """Tests of i3d-extract-features' command line (I3D features, CVPR 2017).
 
-The extraction itself is tested in features/extract_features_test.py; these
+The extraction itself is tested in features/*_test.py; these
 cases are refused before any model is built.
 """
 
@@ -44,8 +44,8 @@ class ExtractFeaturesToolTest(absltest.TestCase):
         'kinetics_i3d.extract_features',
         [f'--inputs={self.premade}', f'--output_dir={self.out}'], prelude=(
             'from kinetics_i3d.utils import cli; '
-            'from kinetics_i3d.features import extract_features; '
-            'extract_features.run = lambda *a, **k: '
+            'from kinetics_i3d.features import batch_run; '
+            'batch_run.run = lambda *a, **k: '
             '(_ for _ in ()).throw(KeyboardInterrupt()); '))
     self.assertEqual(result.returncode, 130, result.stderr)
     self.assertEqual(result.stderr.strip().splitlines(), [

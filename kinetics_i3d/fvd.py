@@ -4,7 +4,7 @@ FVD (Unterthiner et al., "Towards Accurate Generative Models of Video: A New
 Metric & Challenges", arXiv:1812.01717, 2018) compares the Gaussians of the
 rgb_scratch I3D logits (Carreira & Zisserman, CVPR 2017) of two sets of
 videos. The protocol, its variants and the library are in
-`kinetics_i3d/metrics/fvd.py`.
+`kinetics_i3d/metrics/fvd/`.
 
 Each of --real and --generated is one of
   * a folder of video files (decoded at their own frame rate: every stored
@@ -59,6 +59,9 @@ from kinetics_i3d import paths
 from kinetics_i3d.metrics import batching
 from kinetics_i3d.metrics import bootstrap
 from kinetics_i3d.metrics import fvd
+from kinetics_i3d.metrics.fvd import comparison
+from kinetics_i3d.metrics.fvd import embedder as embedder_lib
+from kinetics_i3d.metrics.fvd import planning
 from kinetics_i3d.metrics import kvd
 from kinetics_i3d.metrics import short_clips
 from kinetics_i3d.utils import atomic_files
@@ -210,7 +213,7 @@ def main(argv):
   protocol = fvd.get_protocol(_PROTOCOL.value)
   if _JSON.value:
     fvd.check_output_path(_JSON.value, _OVERWRITE.value, '--json')
-  plans = fvd.plan_comparison(
+  plans = planning.plan_comparison(
       _REAL.value, _GENERATED.value, protocol,
       value_range=(None if _VALUE_RANGE.value is None else
                    int(_VALUE_RANGE.value)),
@@ -235,9 +238,9 @@ def main(argv):
                           '--save_generated_stats':
                               _SAVE_GENERATED_STATS.value,
                           '--cache_dir': cache_dir}):
-    value, stats = fvd.run_comparison(
+    value, stats = comparison.run_comparison(
         plans, protocol,
-        embedder=fvd.Embedder(
+        embedder=embedder_lib.Embedder(
             protocol, checkpoint_dir=_CHECKPOINT_DIR.value,
             batch_size=(_BATCH_SIZE.value or batching.default_batch_size(
                 max(plan.num_frames for plan in plans)))),

@@ -1,6 +1,6 @@
 """Tests of i3d-fvd's command line (FVD, Unterthiner et al. 2018, on I3D).
 
-FVD itself is tested in metrics/fvd_test.py. Every case here is refused
+FVD itself is tested in metrics/fvd/*_test.py. Every case here is refused
 before any video is embedded (the checkpoint is never loaded).
 """
 
@@ -15,12 +15,12 @@ from kinetics_i3d.testing import tool_runs
 # The comparison replaced by one that prints how it was asked to report.
 _PRINT_PROGRESS = (
     'from kinetics_i3d.utils import cli; '
-    'from kinetics_i3d.metrics import fvd; '
+    'from kinetics_i3d.metrics.fvd import comparison, embedder, planning; '
     'import types; '
-    'fvd.plan_comparison = lambda *a, **k: 2 * [types.SimpleNamespace('
+    'planning.plan_comparison = lambda *a, **k: 2 * [types.SimpleNamespace('
     'num_frames=16)]; '
-    'fvd.Embedder = lambda *a, **k: None; '
-    'fvd.run_comparison = lambda *a, progress, **k: print('
+    'embedder.Embedder = lambda *a, **k: None; '
+    'comparison.run_comparison = lambda *a, progress, **k: print('
     '"progress", progress) or sys.exit(0); ')
 
 
@@ -60,8 +60,8 @@ class FvdToolTest(absltest.TestCase):
     cls.results['interrupted'] = tool_runs.run_tool(
         'kinetics_i3d.fvd', sets + [cache], prelude=(
             'from kinetics_i3d.utils import cli; '
-            'from kinetics_i3d.metrics import fvd; '
-            'fvd.plan_comparison = lambda *a, **k: '
+            'from kinetics_i3d.metrics.fvd import planning; '
+            'planning.plan_comparison = lambda *a, **k: '
             '(_ for _ in ()).throw(KeyboardInterrupt()); '))
     cls.results['cache_env'] = tool_runs.run_tool(
         'kinetics_i3d.fvd', sets, env={'I3D_CACHE_DIR': '/proc/cache'})

@@ -34,6 +34,7 @@ from absl import flags
 
 from kinetics_i3d import paths
 from kinetics_i3d import streams
+from kinetics_i3d.training import checkpoints_2d
 from kinetics_i3d.training import inflate
 # pylint: enable=g-bad-import-order
 
@@ -45,7 +46,7 @@ _INPUT = flags.DEFINE_string(
     'kinetics_i3d.training.inception_v1 by name, or a TF2 checkpoint prefix '
     'or folder written by tf.train.Checkpoint(model=InceptionV1(...)).')
 _INPUT_FORMAT = flags.DEFINE_enum(
-    'input_format', 'auto', list(inflate.INPUT_FORMATS),
+    'input_format', 'auto', list(checkpoints_2d.INPUT_FORMATS),
     'Format of --input; auto picks npz for a .npz path, slim for a checkpoint '
     'with InceptionV1/ variables, tf2 otherwise.')
 _OUTPUT = flags.DEFINE_string(

@@ -27,7 +27,8 @@ import numpy as np
 
 from kinetics_i3d import streams as streams_lib
 from kinetics_i3d.flow import backends
-from kinetics_i3d.video import preprocess
+from kinetics_i3d.video import model_inputs
+from kinetics_i3d.video import sample_writer
 
 _VIDEO = flags.DEFINE_string(
     'video', None, 'Video file to preprocess (any container/codec FFmpeg '
@@ -76,18 +77,19 @@ def main(argv: Sequence[str]) -> None:
   if not _VIDEO.value or not _OUTPUT_DIR.value:
     raise app.UsageError('--video and --output_dir are required.')
   try:
-    streams = preprocess.check_streams([s.strip() for s in _STREAMS.value])
+    streams = model_inputs.check_streams([s.strip() for s in _STREAMS.value])
   except ValueError as e:
     raise app.UsageError(f'--streams: {e}') from None
   cli.check_writable(_OUTPUT_DIR.value, '--output_dir', folder=True)
   crop = 'center'
   if _CROP.value == 'random':
     crop = np.random.default_rng(_SEED.value)
-  paths = preprocess.preprocess_to_files(
-      _VIDEO.value, _OUTPUT_DIR.value, _NAME.value, streams, _START_TIME.value,
-      _END_TIME.value, crop, _QUANTIZE_FLOW.value, _GIFS.value,
-      _NUM_WORKERS.value, _OVERWRITE.value, progress=sys.stderr.isatty(),
-      flow_backend=_FLOW_BACKEND.value)
+  paths = sample_writer.preprocess_to_files(
+      _VIDEO.value, _OUTPUT_DIR.value, name=_NAME.value, streams=streams,
+      start_time=_START_TIME.value, end_time=_END_TIME.value, crop=crop,
+      quantize=_QUANTIZE_FLOW.value, gifs=_GIFS.value,
+      num_workers=_NUM_WORKERS.value, overwrite=_OVERWRITE.value,
+      progress=sys.stderr.isatty(), flow_backend=_FLOW_BACKEND.value)
   for key, path in paths.items():
     if key.endswith('_npy'):
       array = np.load(path, mmap_mode='r')

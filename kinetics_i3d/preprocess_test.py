@@ -1,7 +1,7 @@
 """Tests of i3d-preprocess' command line (I3D's inputs, CVPR 2017).
 
 The preprocessing itself, and the tool on real videos, are tested in
-video/preprocess_test.py.
+video/*_test.py (the files: video/sample_writer_test.py).
 """
 
 import os
@@ -13,8 +13,8 @@ from kinetics_i3d.testing import tool_runs
 
 # Ctrl-C while the video is being preprocessed.
 _INTERRUPTED = ('from kinetics_i3d.utils import cli; '
-                'from kinetics_i3d.video import preprocess; '
-                'preprocess.preprocess_to_files = lambda *a, **k: '
+                'from kinetics_i3d.video import sample_writer; '
+                'sample_writer.preprocess_to_files = lambda *a, **k: '
                 '(_ for _ in ()).throw(KeyboardInterrupt()); ')
 
 

@@ -218,10 +218,11 @@ class ParityTest(parameterized.TestCase, tf.test.TestCase):
 
 
 def run_tool(*args, prelude=''):
-  """Runs i3d-export in a fresh process; returns (exit status, stdout, stderr).
+  """Runs i3d-export in a process of its own; returns (status, stdout, stderr).
 
-  A fresh process, as a user runs it: tool modules define flags of the same
-  names, so two of them cannot be imported into one test process.
+  A process of its own (forked from the tools' test server), as a user runs
+  it: tool modules define flags of the same names, so two of them cannot be
+  imported into one test process.
   """
   result = tool_runs.run_tool('kinetics_i3d.export', args, prelude=prelude)
   return result.returncode, result.stdout, result.stderr

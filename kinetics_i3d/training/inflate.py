@@ -46,7 +46,6 @@ from kinetics_i3d.weights import checkpoints
 from kinetics_i3d.weights import tf1_checkpoint
 
 # Where the i3d-inflate tool (kinetics_i3d/inflate.py) reads them from.
-INPUT_FORMATS = checkpoints_2d.INPUT_FORMATS
 
 # Where `run` writes by default: <CHECKPOINT_DIR>/<stream>_inflated/model.ckpt
 # (DeepMind's layout: one folder per checkpoint, prefix 'model.ckpt').
@@ -135,7 +134,7 @@ def run(input_path: str,
       default folder.
     stream: 'rgb' or 'flow': the variable scope, and the input channels the
       2D network must have (3 or 2).
-    input_format: One of `INPUT_FORMATS` ('auto' by default).
+    input_format: One of `checkpoints_2d.INPUT_FORMATS` ('auto' by default).
     overwrite: Whether an existing checkpoint at the prefix may be replaced.
     num_classes: None keeps (inflates) the 2D network's logits; a number
       drops them for a fresh head of that many classes
@@ -157,9 +156,9 @@ def run(input_path: str,
   # Before any work: never replace a checkpoint by accident.
   for suffix in (tf1_checkpoint.INDEX_SUFFIX, tf1_checkpoint.DATA_SUFFIX):
     atomic_files.refuse_existing(prefix + suffix, overwrite)
-  if input_format not in INPUT_FORMATS:
+  if input_format not in checkpoints_2d.INPUT_FORMATS:
     raise ValueError(f'Unknown input format {input_format!r}; expected one '
-                     f'of {INPUT_FORMATS}.')
+                     f'of {checkpoints_2d.INPUT_FORMATS}.')
   tensors_2d = _read(input_path, input_format)
   _check_stream(tensors_2d, input_path, stream)
   if num_classes is not None:

@@ -60,10 +60,6 @@ from kinetics_i3d.training import validation
 from kinetics_i3d.training import workdir
 
 TrainError = config_lib.TrainError
-# Where benchmarks/train_benchmark.py imports them from.
-enable_determinism = train_step.enable_determinism
-create_training_state = train_step.create_training_state
-make_train_step = train_step.make_train_step
 
 DatasetFn = Callable[[tf.distribute.InputContext], tf.data.Dataset]
 

@@ -62,7 +62,6 @@ names where the tools import them:
 """
 
 from kinetics_i3d.video import decode
-from kinetics_i3d.video import gray
 from kinetics_i3d.video import model_inputs
 from kinetics_i3d.video import rgb
 from kinetics_i3d.video import sample_writer
@@ -73,8 +72,6 @@ PreprocessError = decode.PreprocessError
 resize_smallest_side = rgb.resize_smallest_side
 center_crop = rgb.center_crop
 scale_rgb = rgb.scale_rgb
-# For callers outside video/ that still say preprocess.rgb_to_gray.
-rgb_to_gray = gray.to_gray
 
 check_streams = model_inputs.check_streams
 iter_model_input_frames = model_inputs.iter_model_input_frames

@@ -8,7 +8,6 @@ flow_input_test.py, gifs_test.py, model_inputs_test.py, sample_writer_test.py.
 from absl.testing import absltest
 
 from kinetics_i3d.video import decode
-from kinetics_i3d.video import gray
 from kinetics_i3d.video import model_inputs
 from kinetics_i3d.video import preprocess
 from kinetics_i3d.video import rgb
@@ -23,7 +22,6 @@ class ReexportsTest(absltest.TestCase):
         ('resize_smallest_side', rgb.resize_smallest_side),
         ('center_crop', rgb.center_crop),
         ('scale_rgb', rgb.scale_rgb),
-        ('rgb_to_gray', gray.to_gray),
         ('check_streams', model_inputs.check_streams),
         ('iter_model_input_frames', model_inputs.iter_model_input_frames),
         ('video_to_model_inputs', model_inputs.video_to_model_inputs),
