@@ -20,11 +20,10 @@ inside it (or reaches only the clip's own ends) are kept. Each step is
 therefore computed from exactly the values the whole-clip pass uses, and the
 logits equal the whole-clip logits up to float rounding (the tests check
 1e-4), while memory is bounded by ``chunk_frames`` whatever the clip's
-length. The price is recomputing the overlaps: about 1.6x the whole-clip
-work at 256 frames per chunk, 1.2x at 512. The grid depends on the clip's
-length, so a video longer than one chunk is first counted with a decode-only
-pass (`chunked_video`); `.npy` inputs are memory-mapped and read chunk by
-chunk.
+length. The price is recomputing the overlaps (README gives how much). The
+grid depends on the clip's length, so a video longer than one chunk is first
+counted with a decode-only pass (`chunked_video`); `.npy` inputs are
+memory-mapped and read chunk by chunk.
 
 The network's temporal geometry (kernels and strides along time) is read from
 `i3d.LAYERS`; nothing about the architecture is restated here.
