@@ -59,7 +59,7 @@ setuptools.setup(
     ],
     extras_require={
         'beam': ['apache-beam>=2.77'],
-        'test': ['pytest>=7.0'],
+        'test': ['pytest>=7.0', 'pytest-xdist>=3.0'],
         # i3d-export's converters and runtimes; tensorflow_hub 0.16 still
         # imports pkg_resources, which setuptools 81 removes.
         'export': ['tf2onnx>=1.16', 'onnxruntime>=1.16', 'openvino>=2024.0',
