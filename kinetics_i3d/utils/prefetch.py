@@ -7,12 +7,7 @@ background thread, a bounded number of items ahead, so that this work
 overlaps the model's instead of running in series with it. Decoding (PyAV),
 resizing and numpy release the interpreter lock for their heavy parts, and
 the model runs in TensorFlow's own threads, so one producer thread is enough
-to hide them. Where the cores are all the model's, hiding is not free: the
-producer then takes CPU time from TensorFlow's threads, and an operation waits
-for its slowest thread. The producer therefore runs at a lower scheduling
-priority (a higher nice value, on Linux per thread): it gets the cores when
-TensorFlow's threads wait, and yields them when they are ready to run.
-Threads it starts (FFmpeg's decoder threads) inherit its priority.
+to hide them.
 
 An exception raised by the producer is re-raised in the consumer, at the
 `next()` that would have returned the item; closing the prefetcher (or
@@ -20,7 +15,6 @@ leaving its `with` block, for instance on Ctrl-C) stops the producer after
 the item it is on, and never leaves a thread behind.
 """
 
-import os
 import queue
 import threading
 from typing import Generic, Iterable, Iterator, Optional, TypeVar
@@ -28,28 +22,6 @@ from typing import Generic, Iterable, Iterator, Optional, TypeVar
 T = TypeVar('T')
 
 _END = object()  # Marks the end of the producer's items.
-
-# Added to the producer thread's nice value (Linux: 0 normal, 19 lowest).
-PRODUCER_NICE_INCREMENT = 10
-
-
-def _lower_this_threads_priority(increment: int) -> None:
-  """Raises the calling thread's nice value by `increment`, where possible.
-
-  On Linux the nice value belongs to each thread and `setpriority` on a
-  thread id changes that thread alone; elsewhere (or without
-  `threading.get_native_id`) nothing changes.
-  """
-  if not increment or not hasattr(os, 'setpriority'):
-    return
-  try:
-    thread = threading.get_native_id()
-    if thread == os.getpid():
-      return  # The main thread: setpriority would apply to the process.
-    current = os.getpriority(os.PRIO_PROCESS, thread)
-    os.setpriority(os.PRIO_PROCESS, thread, min(19, current + increment))
-  except OSError:
-    pass
 
 
 class _Failure:
@@ -71,8 +43,7 @@ class Prefetcher(Generic[T], Iterator[T]):
   """
 
   def __init__(self, items: Iterable[T], depth: int = 2,
-               name: str = 'prefetch',
-               nice_increment: int = PRODUCER_NICE_INCREMENT):
+               name: str = 'prefetch'):
     """Starts producing.
 
     Args:
@@ -83,8 +54,6 @@ class Prefetcher(Generic[T], Iterator[T]):
         the one being produced).
       name: The background thread's name (shown by debuggers and in
         `threading.enumerate()`).
-      nice_increment: Added to the producer thread's nice value, so that it
-        runs when the consumer's threads wait (0: the same priority).
 
     Raises:
       ValueError: If `depth` is below 1.
@@ -94,7 +63,6 @@ class Prefetcher(Generic[T], Iterator[T]):
     self._queue: 'queue.Queue[object]' = queue.Queue(maxsize=depth)
     self._stop = threading.Event()
     self._done = False
-    self._nice_increment = nice_increment
     self._thread = threading.Thread(
         target=self._produce, args=(iter(items),), name=name, daemon=True)
     self._thread.start()
@@ -110,7 +78,6 @@ class Prefetcher(Generic[T], Iterator[T]):
     return False
 
   def _produce(self, iterator: Iterator[T]) -> None:
-    _lower_this_threads_priority(self._nice_increment)
     try:
       for item in iterator:
         if not self._put(item):

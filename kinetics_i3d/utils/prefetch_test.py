@@ -1,7 +1,5 @@
 """Tests for `kinetics_i3d.utils.prefetch`."""
 
-import os
-import sys
 import threading
 import time
 
@@ -88,30 +86,6 @@ class PrefetcherTest(absltest.TestCase):
   def test_rejects_depth_below_one(self):
     with self.assertRaisesRegex(ValueError, 'depth'):
       prefetch.Prefetcher([], depth=0)
-
-
-class ProducerPriorityTest(absltest.TestCase):
-
-  def _nice_values(self, **kwargs):
-    def producer_nice():
-      yield os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-    with prefetch.Prefetcher(producer_nice(), **kwargs) as items:
-      return list(items)[0], os.getpriority(os.PRIO_PROCESS, 0)
-
-  @absltest.skipUnless(sys.platform.startswith('linux'),
-                       'per-thread nice values are Linux behaviour')
-  def test_producer_runs_at_a_lower_priority_than_the_consumer(self):
-    producer, consumer = self._nice_values()
-    self.assertEqual(producer,
-                     min(19, consumer + prefetch.PRODUCER_NICE_INCREMENT))
-    # The process (and so TensorFlow's threads) keeps its priority.
-    self.assertEqual(os.getpriority(os.PRIO_PROCESS, 0), consumer)
-
-  @absltest.skipUnless(sys.platform.startswith('linux'),
-                       'per-thread nice values are Linux behaviour')
-  def test_no_increment_keeps_the_priority(self):
-    producer, consumer = self._nice_values(nice_increment=0)
-    self.assertEqual(producer, consumer)
 
 
 if __name__ == '__main__':
