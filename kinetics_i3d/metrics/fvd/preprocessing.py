@@ -108,7 +108,9 @@ def resize_frames(
     float32 [N, 224, 224, 3], values in [0, 255].
   """
   protocol = protocols.get_protocol(protocol)
-  frames = tf.cast(frames, tf.float32)
+  frames = tf.convert_to_tensor(frames)
+  if frames.dtype != tf.uint8:
+    frames = tf.cast(frames, tf.float32)
   height, width = int(frames.shape[1]), int(frames.shape[2])
   size = ((INPUT_SIZE, INPUT_SIZE) if protocol.resize == 'squash' else
           _crop_shape(height, width))
@@ -116,9 +118,13 @@ def resize_frames(
     # TF1's ResizeBilinear kernel, which the reference's
     # `tf.image.resize_bilinear` (`tf.compat.v1.image.resize_bilinear`)
     # runs; called directly to skip its deprecation warning.
+    # uint8 frames go in as they are: the kernel converts each tap to float32
+    # exactly, so the result equals resizing their float32 copy, without
+    # making that copy of the full-size frames.
     frames = tf.raw_ops.ResizeBilinear(
         images=frames, size=size, align_corners=False,
         half_pixel_centers=protocol.half_pixel_centers)
+  frames = tf.cast(frames, tf.float32)
   if protocol.resize == 'crop':
     top = (size[0] - INPUT_SIZE) // 2
     left = (size[1] - INPUT_SIZE) // 2
@@ -158,9 +164,12 @@ def preprocess_clip(clip: np.ndarray,
   clip = np.asarray(clip)
   _check_clip_shape(clip, name)
   check_values(clip, value_range, name)
-  frames = tf.convert_to_tensor(np.asarray(clip, np.float32))
-  if value_range == 1:
-    frames = frames * 255.
+  if clip.dtype == np.uint8 and value_range == 255:
+    frames = tf.convert_to_tensor(clip)
+  else:
+    frames = tf.convert_to_tensor(np.asarray(clip, np.float32))
+    if value_range == 1:
+      frames = frames * 255.
   frames = resize_frames(frames, protocol)
   scaled = (2. * frames / 255. - 1.).numpy()
   if scaled.min() < -INPUT_BOUND or scaled.max() > INPUT_BOUND:

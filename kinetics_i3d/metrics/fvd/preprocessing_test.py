@@ -48,6 +48,22 @@ class ResizeTest(parameterized.TestCase):
         # float32 interpolation of values up to 255.
         np.testing.assert_allclose(out, want, atol=2e-3)
 
+  @parameterized.parameters('reference', 'half_pixel', 'crop')
+  def test_uint8_frames_resize_as_their_float32_copy(self, protocol):
+    # uint8 frames reach the kernel without a float32 copy; the result must
+    # be the float32 copy's, bit for bit, under every resize rule.
+    frames = np.random.default_rng(3).integers(
+        0, 256, (3, 61, 97, 3)).astype(np.uint8)
+    got = preprocessing.resize_frames(frames, protocol).numpy()
+    want = preprocessing.resize_frames(frames.astype(np.float32),
+                                       protocol).numpy()
+    self.assertEqual(got.dtype, np.float32)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(
+        preprocessing.preprocess_clip(np.concatenate(3 * [frames]), protocol),
+        preprocessing.preprocess_clip(
+            np.concatenate(3 * [frames]).astype(np.float32), protocol))
+
   def test_half_pixel_differs_from_reference(self):
     frames = np.random.default_rng(0).integers(0, 256, (1, 30, 40, 3))
     ref = preprocessing.resize_frames(frames, 'reference').numpy()
