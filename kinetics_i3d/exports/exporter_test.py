@@ -45,10 +45,6 @@ LOGITS_RTOL = 1e-5
 GENERATED = ('flow_imagenet', 'rgb_scratch_kin600')
 CHECKPOINTS = ('rgb_scratch',) + GENERATED
 FORMATS = tuple(exporter.FORMATS)
-# The converters run on both input channel counts; the 600-class head adds no
-# converter case (the same graph with a wider last convolution), and is
-# served by the SavedModel formats.
-CONVERTED = ('rgb_scratch', 'flow_imagenet')
 # (frames, batch) of the clips every export serves: the length and the batch
 # both change between them, so neither axis can be fixed in an export.
 CLIP_SHAPES = ((9, 2), (17, 1))
@@ -155,8 +151,6 @@ def _cases():
       spec = layouts.ORIGINAL_CHECKPOINTS[name]
       row = exporter.FORMATS[format_name]
       if row.rgb_logits_only and spec.stream != 'rgb':
-        continue
-      if row.convert is not None and name not in CONVERTED:
         continue
       yield dict(testcase_name=f'_{name}_{format_name}', name=name,
                  format_name=format_name)
