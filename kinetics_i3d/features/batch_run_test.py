@@ -6,7 +6,6 @@ videos; records, manifest, failures and resume through `run`.
 
 import json
 import os
-import tempfile
 from unittest import mock
 
 import numpy as np
@@ -22,20 +21,9 @@ from kinetics_i3d.features import storage
 from kinetics_i3d.utils import progress
 
 
-class RunTest(tf.test.TestCase):
+class RunTest(fixtures.SmallVideosTestCase):
 
-  @classmethod
-  def setUpClass(cls):
-    super().setUpClass()
-    cls.folder = tempfile.mkdtemp()
-    cls.videos = [
-        fixtures.make_video(os.path.join(cls.folder, f'v{i}.mp4'), 20 + 10 * i,
-                            seed=10 + i) for i in range(3)
-    ]
-    cls.config = settings.ExtractionConfig(**fixtures.SMALL)
-    cls.model = fixtures.random_model('Mixed_5c')
-    cls.extractor = extractor_lib.FeatureExtractor(cls.config,
-                                                   {'rgb': cls.model})
+  NUM_VIDEOS = 3
 
   def _read_manifest(self, output_dir):
     with open(os.path.join(output_dir, storage.MANIFEST_NAME)) as f:

@@ -88,6 +88,30 @@ def make_video(path: str, num_frames: int, height: int = 64, width: int = 80,
   return path
 
 
+class SmallVideosTestCase(tf.test.TestCase):
+  """Test classes over `NUM_VIDEOS` small videos and a random extractor.
+
+  Video i has 20 + 10 i frames; the settings are `SMALL`, the network a
+  random Mixed_5c one (cached across classes). The folder goes at the end.
+  """
+
+  NUM_VIDEOS = 2
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    cls.folder = tempfile.mkdtemp(prefix='features_test_')
+    cls.addClassCleanup(shutil.rmtree, cls.folder, ignore_errors=True)
+    cls.videos = [
+        make_video(os.path.join(cls.folder, f'v{i}.mp4'), 20 + 10 * i,
+                   seed=10 + i) for i in range(cls.NUM_VIDEOS)
+    ]
+    cls.config = settings.ExtractionConfig(**SMALL)
+    cls.model = random_model('Mixed_5c')
+    cls.extractor = extractor_lib.FeatureExtractor(cls.config,
+                                                   {'rgb': cls.model})
+
+
 def write_corrupt_video(path: str) -> str:
   """Writes an MP4 header followed by noise: a video no decoder reads."""
   with open(path, 'wb') as f:

@@ -1,13 +1,11 @@
 """Tests for input_stream.py: inputs made ahead of the network (I3D, 2017)."""
 
 import os
-import tempfile
 import threading
 from unittest import mock
 
 from absl.testing import absltest
 import numpy as np
-import tensorflow as tf
 
 from kinetics_i3d.features import batch_run
 from kinetics_i3d.features import extractor as extractor_lib
@@ -15,24 +13,12 @@ from kinetics_i3d.features import fixtures
 from kinetics_i3d.features import frame_sources
 from kinetics_i3d.features import input_stream
 from kinetics_i3d.features import inputs
-from kinetics_i3d.features import settings
 
 
-class InputStreamTest(tf.test.TestCase):
+class InputStreamTest(fixtures.SmallVideosTestCase):
 
-  @classmethod
-  def setUpClass(cls):
-    super().setUpClass()
-    cls.folder = tempfile.mkdtemp()
-    # v0 is one batch of windows: two windows of 16 in 20 frames.
-    cls.videos = [
-        fixtures.make_video(os.path.join(cls.folder, f'v{i}.mp4'), 20 + 10 * i,
-                            seed=10 + i) for i in range(2)
-    ]
-    cls.config = settings.ExtractionConfig(**fixtures.SMALL)
-    cls.model = fixtures.random_model('Mixed_5c')
-    cls.extractor = extractor_lib.FeatureExtractor(cls.config,
-                                                   {'rgb': cls.model})
+  # v0 is one batch of windows: two windows of 16 in 20 frames.
+  NUM_VIDEOS = 2
 
   def test_videos_not_wanted_get_none(self):
     folder = fixtures.new_tempdir(self)
