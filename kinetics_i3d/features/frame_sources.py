@@ -98,8 +98,11 @@ def _window_batches(sources: Frames, windowers: Dict[str, windows.Windower],
                                len(pending[stream]) >= config.batch_size):
       batch = pending[stream][:config.batch_size]
       del pending[stream][:config.batch_size]
-      clips = np.stack([clip for _, clip in batch]).astype(np.float32,
-                                                           copy=False)
+      if len(batch) == 1:  # A view: no copy of a window already made.
+        clips = np.asarray(batch[0][1], np.float32)[None]
+      else:
+        clips = np.stack([clip for _, clip in batch]).astype(np.float32,
+                                                             copy=False)
       # Here, in the thread making the batches, not in series with the model.
       validate_windows(config, stream, clips)
       yield stream, [(start, len(clip)) for start, clip in batch], clips

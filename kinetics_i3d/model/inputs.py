@@ -63,17 +63,36 @@ def check_values(inputs: Union[tf.Tensor, np.ndarray, tf.TensorSpec],
   Raises:
     ValueError: If a value is NaN or infinite.
   """
-  if not tf.executing_eagerly() or isinstance(inputs, tf.TensorSpec):
+  if isinstance(inputs, np.ndarray):
+    max_abs = _numpy_max_abs(inputs)
+  elif not tf.executing_eagerly() or isinstance(inputs, tf.TensorSpec):
     return
-  values = tf.convert_to_tensor(inputs)
-  if not bool(tf.reduce_all(tf.math.is_finite(values))):
+  else:
+    values = tf.convert_to_tensor(inputs)
+    finite = bool(tf.reduce_all(tf.math.is_finite(values)))
+    max_abs = float(tf.reduce_max(tf.abs(values))) if tf.size(values) else 0.
+    if not finite:
+      max_abs = float('nan')
+  if not np.isfinite(max_abs):
     raise ValueError(f'{name}: contains NaN or infinite values.')
-  max_abs = float(tf.reduce_max(tf.abs(values))) if tf.size(values) else 0.
   if max_abs > _FAR_OUTSIDE_RANGE:
     logging.warning(
         '%s: values reach %.3g, far outside the [-1, 1] range the '
         'checkpoints were trained on; rescale RGB with x / 127.5 - 1 and '
         'flow with clip(x, -20, 20) / 20.', name, max_abs)
+
+
+def _numpy_max_abs(values: np.ndarray) -> float:
+  """max |values| (0 if empty); NaN or infinite if any value is.
+
+  Two reading passes in numpy, no copy: the tools check each batch in the
+  thread that makes it, and TensorFlow ops there would queue on the thread
+  pool the model is running on.
+  """
+  if not values.size:
+    return 0.
+  # min and max propagate NaN; an infinite value is the min or the max.
+  return float(max(-values.min(), values.max()))
 
 
 def check_float_dtype(inputs: Union[tf.Tensor, np.ndarray],

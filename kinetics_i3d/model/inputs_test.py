@@ -3,13 +3,40 @@
 from unittest import mock
 
 from absl.testing import absltest
+from absl.testing import parameterized
 import numpy as np
 import tensorflow as tf
 
 from kinetics_i3d.model import inputs
 
 
-class InputsTest(absltest.TestCase):
+class InputsTest(parameterized.TestCase):
+
+  @parameterized.product(bad=[np.nan, np.inf, -np.inf],
+                         kind=['numpy', 'tensor'])
+  def test_values_that_are_not_finite_are_errors(self, bad, kind):
+    clip = np.zeros([1, 9, 8, 8, 3], np.float32)
+    clip[0, 4, 3, 2, 1] = bad
+    if kind == 'tensor':
+      clip = tf.constant(clip)
+    with self.assertRaisesRegex(ValueError, 'my_clip: contains NaN or '
+                                'infinite'):
+      inputs.check_values(clip, name='my_clip')
+
+  @parameterized.parameters('numpy', 'tensor')
+  def test_the_warning_names_the_largest_magnitude(self, kind):
+    clip = np.zeros([1, 9, 8, 8, 3], np.float32)
+    clip[0, 2, 1, 0, 2] = -7.25  # Larger in magnitude than the maximum.
+    clip[0, 3, 1, 0, 2] = 3.
+    if kind == 'tensor':
+      clip = tf.constant(clip)
+    with mock.patch.object(inputs.logging, 'warning') as warning:
+      inputs.check_values(clip, name='x')
+    warning.assert_called_once()
+    self.assertEqual(warning.call_args.args[2], 7.25)
+
+  def test_empty_arrays_pass(self):
+    inputs.check_values(np.zeros([0, 9, 8, 8, 3], np.float32))
 
   def test_values_far_outside_range_warn(self):
     clip = np.full([1, 9, 64, 64, 3], 255., np.float32)

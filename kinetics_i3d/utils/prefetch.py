@@ -7,7 +7,8 @@ background thread, a bounded number of items ahead, so that this work
 overlaps the model's instead of running in series with it. Decoding (PyAV),
 resizing and numpy release the interpreter lock for their heavy parts, and
 the model runs in TensorFlow's own threads, so one producer thread is enough
-to hide them.
+to hide them. While a producer runs, OpenCV runs on one thread
+(`opencv_threads.single_threaded`): the model has the cores.
 
 An exception raised by the producer is re-raised in the consumer, at the
 `next()` that would have returned the item; closing the prefetcher (or
@@ -18,6 +19,8 @@ the item it is on, and never leaves a thread behind.
 import queue
 import threading
 from typing import Generic, Iterable, Iterator, Optional, TypeVar
+
+from kinetics_i3d.utils import opencv_threads
 
 T = TypeVar('T')
 
@@ -78,6 +81,10 @@ class Prefetcher(Generic[T], Iterator[T]):
     return False
 
   def _produce(self, iterator: Iterator[T]) -> None:
+    with opencv_threads.single_threaded():
+      self._produce_all(iterator)
+
+  def _produce_all(self, iterator: Iterator[T]) -> None:
     try:
       for item in iterator:
         if not self._put(item):

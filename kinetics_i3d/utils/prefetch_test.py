@@ -4,6 +4,7 @@ import threading
 import time
 
 from absl.testing import absltest
+import cv2
 
 from kinetics_i3d.utils import prefetch
 
@@ -13,6 +14,18 @@ class PrefetcherTest(absltest.TestCase):
   def test_yields_every_item_in_order(self):
     with prefetch.Prefetcher(iter(range(50)), depth=3) as items:
       self.assertEqual(list(items), list(range(50)))
+
+  def test_opencv_runs_on_one_thread_while_the_producer_runs(self):
+    before = cv2.getNumThreads()
+    self.addCleanup(cv2.setNumThreads, before)
+    cv2.setNumThreads(2)
+
+    def threads_seen():
+      yield cv2.getNumThreads()
+
+    with prefetch.Prefetcher(threads_seen()) as items:
+      self.assertEqual(list(items), [1])
+    self.assertEqual(cv2.getNumThreads(), 2)
 
   def test_producer_runs_ahead_while_consumer_works(self):
     produced = []

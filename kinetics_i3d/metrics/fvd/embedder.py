@@ -135,6 +135,19 @@ class Embedder:
     if inputs.min() < -_INPUT_BOUND or inputs.max() > _INPUT_BOUND:
       raise FVDError(f'model inputs leave [-{_INPUT_BOUND}, {_INPUT_BOUND}] '
                      '(the reference asserts they do not).')
+    return self.embed_checked_inputs(tf.constant(inputs))
+
+  def embed_checked_inputs(self, inputs: tf.Tensor) -> np.ndarray:
+    """`embed_inputs` of float32 inputs already checked (`preprocess`'s).
+
+    Args:
+      inputs: float32 [B, T, 224, 224, 3], T >= 9, within [-1.001, 1.001];
+        made into a tensor where they were made (`embed_set`'s thread), so
+        that this thread only runs the model.
+
+    Returns:
+      float32 [B, 400].
+    """
     if self._forward is None:
       self.model  # pylint: disable=pointless-statement
       logging.info('FVD embedder: rgb_scratch logits on the %s, protocol %s, '
@@ -142,7 +155,7 @@ class Embedder:
                    self.batch_size)
     if not self._allow_tf32:
       tf.config.experimental.enable_tensor_float_32_execution(False)
-    return self._forward(tf.constant(inputs)).numpy()
+    return self._forward(inputs).numpy()
 
   def preprocess(self, clip: np.ndarray, value_range: int = 255,
                  name: str = 'clip') -> np.ndarray:

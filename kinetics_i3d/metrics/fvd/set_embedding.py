@@ -26,6 +26,7 @@ from typing import Callable, Iterator, Optional
 
 from absl import logging
 import numpy as np
+import tensorflow as tf
 import tqdm
 
 from kinetics_i3d.metrics.fvd import cache
@@ -87,10 +88,10 @@ def embed_set(video_set: VideoSet,
                      num_frames), depth=1, name=f'fvd-{label}')
   try:
     for batch in batches:
-      parts.append(embedder.embed_inputs(batch))
+      parts.append(embedder.embed_checked_inputs(batch))
       if partial is not None:
         partial.write(np.concatenate(parts))
-      count = reporter.update(len(batch))
+      count = reporter.update(int(batch.shape[0]))
       if on_batch is not None:
         on_batch(count)
   finally:
@@ -132,7 +133,7 @@ class _Progress:
 
 def _input_batches(video_set: VideoSet, embedder: Embedder,
                    sampling: ClipSampling, start: int,
-                   num_frames: Optional[int]) -> Iterator[np.ndarray]:
+                   num_frames: Optional[int]) -> Iterator[tf.Tensor]:
   """Model inputs [B, T, 224, 224, 3] of the set's videos from `start` on.
 
   Args:
@@ -143,7 +144,7 @@ def _input_batches(video_set: VideoSet, embedder: Embedder,
     num_frames: The clip length every video must give; None: the first's.
 
   Yields:
-    float32 [B, T, 224, 224, 3] in [-1, 1].
+    float32 tensors [B, T, 224, 224, 3] in [-1, 1].
 
   Raises:
     FVDError: As `embed_set`.
@@ -161,5 +162,7 @@ def _input_batches(video_set: VideoSet, embedder: Embedder,
             f'{name}: a clip of {clip.shape[0]} frames, but the set\'s '
             f'first has {length}; take clips of one length (num_frames).')
       batch.append(embedder.preprocess(clip, video_set.value_range, name))
-    yield np.stack(batch)
+    # Checked by `preprocess`; the tensor is made here, off the model's
+    # thread (a batch of one without a copy of its clip first).
+    yield tf.constant(batch[0][None] if len(batch) == 1 else np.stack(batch))
 

@@ -69,13 +69,13 @@ class EmbedSetTest(absltest.TestCase):
                               progress=False, on_batch=kill)
     self.assertLen(os.listdir(cache), 1)  # The first batch, cached.
     calls = []
-    original = embedder.embed_inputs
+    original = embedder.embed_checked_inputs
 
     def counting(inputs):
-      calls.append(len(inputs))
+      calls.append(int(inputs.shape[0]))
       return original(inputs)
 
-    embedder.embed_inputs = counting
+    embedder.embed_checked_inputs = counting
     with self.assertLogs(level='INFO') as logs:
       resumed = set_embedding.embed_set(video_set, embedder, ClipSampling(),
                                         cache, progress=False)
