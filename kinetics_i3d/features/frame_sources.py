@@ -14,6 +14,7 @@ import os
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
+import tensorflow as tf
 
 import i3d
 from kinetics_i3d import streams as streams_lib
@@ -26,8 +27,8 @@ from kinetics_i3d.video import model_inputs
 from kinetics_i3d.video import sample_arrays
 
 # (stream, [(first frame, number of frames)], float32 windows [B, T, H, W, C]
-# that passed `validate_windows`).
-InputBatch = Tuple[str, List[Tuple[int, int]], np.ndarray]
+# that passed `validate_windows`, as a tensor).
+InputBatch = Tuple[str, List[Tuple[int, int]], tf.Tensor]
 # (stream, one frame [H, W, C] of it), in decoding order.
 Frames = Iterator[Tuple[str, np.ndarray]]
 
@@ -103,9 +104,11 @@ def _window_batches(sources: Frames, windowers: Dict[str, windows.Windower],
       else:
         clips = np.stack([clip for _, clip in batch]).astype(np.float32,
                                                              copy=False)
-      # Here, in the thread making the batches, not in series with the model.
+      # Here, in the thread making the batches, not in series with the model
+      # (so is the tensor's copy of them).
       validate_windows(config, stream, clips)
-      yield stream, [(start, len(clip)) for start, clip in batch], clips
+      yield (stream, [(start, len(clip)) for start, clip in batch],
+             tf.constant(clips))
 
   # Sources yield (stream, frame) in decoding order, so both streams are
   # windowed while the video is read once.
