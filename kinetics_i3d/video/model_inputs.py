@@ -15,7 +15,7 @@ T frames. Flow needs at least 2 frames.
 """
 
 import collections
-from typing import Deque, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Deque, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -218,36 +218,16 @@ def iter_model_input_frames(
       yield step
 
 
-def video_to_model_inputs(
-    path: str,
-    streams: Sequence[str] = STREAMS,
-    fps: float = streams_lib.FPS,
-    start_time: Optional[float] = None,
-    end_time: Optional[float] = None,
-    crop: rgb.Crop = 'center',
-    resize: int = streams_lib.RESIZE,
-    crop_size: int = streams_lib.CROP,
-    quantize: bool = False,
-    num_workers: Optional[int] = None,
-    progress: bool = False,
-    flow_backend: Optional[str] = None,
-    flow_batch_size: Optional[int] = None) -> Dict[str, np.ndarray]:
+def video_to_model_inputs(path: str, streams: Sequence[str] = STREAMS,
+                          **options: Any) -> Dict[str, np.ndarray]:
   """A video file -> I3D inputs in the format of DeepMind's sample.
 
   Args:
     path: A video file in any container and codec FFmpeg reads.
     streams: 'rgb' and/or 'flow'.
-    fps: Output frame rate (the paper: 25).
-    start_time: Clip start in seconds; None for 0.
-    end_time: Clip end in seconds (exclusive); None for the whole video.
-    crop: As `iter_model_input_frames`.
-    resize: Smaller side after resizing (the paper: 256).
-    crop_size: Crop side (the paper: 224).
-    quantize: Round the flow to the paper's 8-bit storage and back.
-    num_workers: OpenCV TV-L1 processes; None for every CPU available.
-    progress: Whether to show a progress bar (after a few seconds).
-    flow_backend: As `iter_model_input_frames`.
-    flow_batch_size: As `iter_model_input_frames`.
+    **options: The keyword arguments of `iter_model_input_frames` (fps,
+      start_time, end_time, crop, resize, crop_size, quantize, num_workers,
+      progress, flow_backend, flow_batch_size), which makes the frames.
 
   Returns:
     {'rgb': float32 [1, T, 224, 224, 3], 'flow': float32 [1, T, 224, 224, 2]}
@@ -256,14 +236,11 @@ def video_to_model_inputs(
 
   Raises:
     PreprocessError: As `iter_model_input_frames`.
+    TypeError: For a keyword it does not take.
   """
   streams = check_streams(streams)
   steps: Dict[str, List[np.ndarray]] = {s: [] for s in streams}
-  for step in iter_model_input_frames(
-      path, streams, fps=fps, start_time=start_time, end_time=end_time,
-      crop=crop, resize=resize, crop_size=crop_size, quantize=quantize,
-      num_workers=num_workers, progress=progress, flow_backend=flow_backend,
-      flow_batch_size=flow_batch_size):
+  for step in iter_model_input_frames(path, streams, **options):
     for stream in streams:
       steps[stream].append(step[stream])
   return {s: np.stack(frames)[None] for s, frames in steps.items()}

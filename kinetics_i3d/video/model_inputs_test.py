@@ -134,6 +134,15 @@ class VideoToModelInputsTest(TempDirTestCase):
     with self.assertRaisesRegex(ValueError, 'streams must be'):
       model_inputs.video_to_model_inputs('x.mp4', streams=('depth',))
 
+  def test_options_are_those_of_iter_model_input_frames(self):
+    path = encode(self.path('two.mkv'), [index_frame(0), index_frame(1)], 25,
+                  codec='ffv1')
+    small = model_inputs.video_to_model_inputs(path, ('rgb',), resize=64,
+                                               crop_size=32)['rgb']
+    self.assertEqual(small.shape, (1, 2, 32, 32, 3))
+    with self.assertRaisesRegex(TypeError, 'fsp'):
+      model_inputs.video_to_model_inputs(path, fsp=25)
+
   # Shifts in pixels per frame at the 256-pixel resolution (the clip is
   # 256x320, so it is not resized). Tolerances: OpenCV 5's TV-L1 with its
   # defaults returned integer shifts within 0.007 px on average; sub-pixel
