@@ -188,10 +188,9 @@ _LONG_PROTOCOLS = ('reference', 'stylegan_v', 'fvd2048_128f',
 def _protocol_clips(protocol: str, role: str, named_clips):
   """Each clip's frames as `protocol` takes them from a `role` set."""
   spec = fvd.get_protocol(protocol)
-  min_frames = (spec.num_frames * spec.frame_stride
-                if spec.strided_length and spec.num_frames else 0)
-  sampling = fvd.ClipSampling(spec.num_frames, spec.frame_stride,
-                              spec.start_for(role), min_frames=min_frames)
+  sampling = fvd.ClipSampling(
+      spec.num_frames, spec.frame_stride, spec.start_for(role),
+      min_frames=spec.min_video_frames(spec.num_frames, spec.frame_stride))
   return [clip[sampling.indices(len(clip), key, key)]
           for key, clip in named_clips]
 

@@ -103,11 +103,11 @@ class _Request:
 
   def sampling(self, role: str) -> ClipSampling:
     """How clips are taken from the `role` set's videos."""
-    min_frames = (self.num_frames * self.frame_stride
-                  if self.protocol.strided_length and self.num_frames else 0)
     return ClipSampling(self.num_frames, self.frame_stride,
                         self.clip_start or self.protocol.start_for(role),
-                        self.seed, self.exclude_first_frames, min_frames,
+                        self.seed, self.exclude_first_frames,
+                        self.protocol.min_video_frames(self.num_frames,
+                                                       self.frame_stride),
                         self.short_clip_treatment)
 
 

@@ -173,9 +173,7 @@ def preprocess_clip(clip: np.ndarray,
   # The reference's 2x / 255 - 1 in float32, in place: the same IEEE
   # operations in the same order as TensorFlow's, so the same values, without
   # three more clip-sized tensors (this runs in the thread beside the model).
-  scaled = resize_frames(frames, protocol).numpy()
-  if not scaled.flags.writeable:
-    scaled = scaled.copy()
+  scaled = resize_frames(frames, protocol).numpy()  # A new, writable array.
   np.multiply(scaled, np.float32(2), out=scaled)
   np.divide(scaled, np.float32(255), out=scaled)
   np.subtract(scaled, np.float32(1), out=scaled)

@@ -125,6 +125,22 @@ class Protocol:
     """Where clips of the `role` set ('real', 'generated') start."""
     return dict(self.clip_start)[role]
 
+  def min_video_frames(self, num_frames: Optional[int],
+                       frame_stride: int) -> int:
+    """Frames a video must hold for clips of `num_frames` at `frame_stride`.
+
+    Args:
+      num_frames: The clip length; None for every frame.
+      frame_stride: The step between taken frames.
+
+    Returns:
+      num_frames * frame_stride under `strided_length` (StyleGAN-V's rule),
+      else 0 (the clip's span is then the only requirement).
+    """
+    if self.strided_length and num_frames:
+      return num_frames * frame_stride
+    return 0
+
   def embedding_fields(self) -> Dict[str, Any]:
     """The fields that change the embedding of a given clip."""
     return {'resize': self.resize,

@@ -139,6 +139,14 @@ class ProtocolSamplingTest(parameterized.TestCase):
 
 class ProtocolTableTest(absltest.TestCase):
 
+  def test_min_video_frames_is_styleganvs_rule_only_where_it_applies(self):
+    strided = protocols.get_protocol('fvd2048_128f_subsample8f')
+    self.assertEqual(strided.min_video_frames(16, 8), 128)  # Not 121.
+    self.assertEqual(strided.min_video_frames(None, 8), 0)
+    for name in ('reference', 'stylegan_v', 'fvd2048_128f'):
+      self.assertEqual(protocols.get_protocol(name).min_video_frames(16, 8),
+                       0, name)
+
   def test_names_and_lookup(self):
     self.assertEqual(list(protocols.PROTOCOLS),
                      ['reference', 'stylegan_v', 'fvd2048_128f',
