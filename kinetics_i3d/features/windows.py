@@ -9,7 +9,7 @@ fewest frames the network takes (`i3d.min_num_frames()`).
 """
 
 import collections
-from typing import List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -62,7 +62,8 @@ class Windower:
   """
 
   def __init__(self, window: int, stride: int, cover_tail: bool = True,
-               what: str = 'the video', min_frames: Optional[int] = None):
+               what: str = 'the video', min_frames: Optional[int] = None,
+               stack: Callable[[Sequence[np.ndarray]], Any] = np.stack):
     """Initializes an empty stream.
 
     Args:
@@ -74,6 +75,8 @@ class Windower:
       what: How to call the stream in errors.
       min_frames: Fewest frames the stream may have; None for
         `min_window_frames(window)`.
+      stack: Makes one clip [T, H, W, C] of a window's frames (`np.stack`;
+        `frame_sources` stacks tensors with `tf.stack`).
 
     Raises:
       ValueError: For a stride below 1 with windows.
@@ -86,6 +89,7 @@ class Windower:
     self._what = what
     self._min_frames = (min_window_frames(window) if min_frames is None
                         else min_frames)
+    self._stack = stack
     # Invariant: the buffer holds frames [buffer_start, count).
     self._buffer = collections.deque()
     self._buffer_start = 0
@@ -101,11 +105,15 @@ class Windower:
 
   def _clip(self, start: int) -> np.ndarray:
     offset = start - self._buffer_start
-    return np.stack([self._buffer[i] for i in range(offset,
-                                                    offset + self._window)])
+    return self._stack([self._buffer[i] for i in range(offset,
+                                                       offset + self._window)])
 
   def push(self, frame: np.ndarray) -> List[Tuple[int, np.ndarray]]:
-    """Adds the next frame [H, W, C]; returns (start, clip) of windows done."""
+    """Adds the next frame [H, W, C]; returns (start, clip) of windows done.
+
+    Frames are held, not copied: with `stack` they may be any array type it
+    takes (tensors for `tf.stack`).
+    """
     self._buffer.append(frame)
     self._count += 1
     if self._window == 0:
@@ -142,7 +150,7 @@ class Windower:
                        self._min_frames)
     if self._window == 0 or self._count < self._window:
       self.shorter_than_window = self._window > 0
-      clip = np.stack(self._buffer)
+      clip = self._stack(list(self._buffer))
       self._buffer.clear()
       return [(0, clip)]
     if self._cover_tail and self._last_start + self._window < self._count:

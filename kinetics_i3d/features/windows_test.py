@@ -82,6 +82,21 @@ class WindowTest(parameterized.TestCase):
     self.assertEqual(start, 0)
     np.testing.assert_array_equal(clip, frames)
 
+  def test_windows_are_made_by_the_given_stack(self):
+    # Regular windows, the tail window, and a stream shorter than a window.
+    frames = np.arange(11, dtype=np.float32).reshape(-1, 1, 1, 1)
+    for count, window, want in [(11, 4, [(0, 4), (4, 8), (7, 11)]),
+                                (11, 16, [(0, 11)])]:
+      windower = windows.Windower(
+          window, 4, stack=lambda held: ('made', [int(f[0, 0, 0]) for f in
+                                                  held]))
+      got = []
+      for frame in frames[:count]:
+        got.extend(windower.push(frame))
+      got.extend(windower.finish())
+      self.assertEqual(got, [(first, ('made', list(range(first, end))))
+                             for first, end in want])
+
   def test_too_short_names_the_flag(self):
     frames = np.zeros((5, 1, 1, 1), np.float32)
     with self.assertRaisesRegex(settings.ExtractionError,

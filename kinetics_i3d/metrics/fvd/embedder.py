@@ -162,6 +162,12 @@ class Embedder:
     """`preprocessing.preprocess_clip` under this embedder's protocol."""
     return preprocessing.preprocess_clip(clip, self.protocol, value_range, name)
 
+  def preprocess_to_tensor(self, clip: np.ndarray, value_range: int = 255,
+                           name: str = 'clip') -> tf.Tensor:
+    """`preprocess` as a tensor (`preprocessing.preprocess_clip_tensor`)."""
+    return preprocessing.preprocess_clip_tensor(clip, self.protocol,
+                                                value_range, name)
+
   def embed(self,
             videos: Union[np.ndarray, Sequence[np.ndarray]],
             value_range: int = 255,

@@ -22,7 +22,6 @@ against `oracles.numpy_model_input`.
 from absl.testing import absltest
 from absl.testing import parameterized
 import numpy as np
-import tensorflow as tf
 
 from kinetics_i3d.metrics.fvd import oracles
 from kinetics_i3d.metrics.fvd import preprocessing
@@ -87,23 +86,29 @@ class ResizeTest(parameterized.TestCase):
 
 class PreprocessClipTest(absltest.TestCase):
 
-  def test_scaling_is_the_references_tensorflow_expression_bit_for_bit(self):
+  def test_scaling_is_the_references_float32_expression_bit_for_bit(self):
     # The reference scales the resized float32 frames with the TensorFlow
-    # expression 2. * x / 255. - 1.; preprocess_clip does it in numpy.
+    # expression 2. * x / 255. - 1.: each step rounded to float32, as numpy
+    # computes it here.
+    def scaled(frames):
+      frames = np.asarray(frames, np.float32)
+      return (np.float32(2) * frames) / np.float32(255) - np.float32(1)
+
     clip = np.random.default_rng(5).integers(
         0, 256, (9, 37, 53, 3)).astype(np.uint8)
     clip[0].flat[:256] = np.arange(256)  # Every uint8 value, before resizing.
     resized = preprocessing.resize_frames(clip, 'reference')
-    want = (2. * resized / 255. - 1.).numpy()
     np.testing.assert_array_equal(
-        preprocessing.preprocess_clip(clip, 'reference'), want)
+        preprocessing.preprocess_clip(clip, 'reference'), scaled(resized))
     # And at 224x224 (no resize): every uint8 value itself.
     exact = np.zeros((9, 224, 224, 3), np.uint8)
     exact[0].flat[:256] = np.arange(256)
-    values = tf.cast(exact, tf.float32)
     np.testing.assert_array_equal(
-        preprocessing.preprocess_clip(exact, 'reference'),
-        (2. * values / 255. - 1.).numpy())
+        preprocessing.preprocess_clip(exact, 'reference'), scaled(exact))
+    # The tensor `embed_set` batches is the same.
+    np.testing.assert_array_equal(
+        preprocessing.preprocess_clip_tensor(clip, 'reference', 255, 'v'),
+        scaled(resized))
 
   def test_scaling_and_value_ranges(self):
     clip = np.random.default_rng(1).integers(0, 256, (9, 20, 30, 3))

@@ -161,8 +161,8 @@ def _input_batches(video_set: VideoSet, embedder: Embedder,
         raise FVDError(
             f'{name}: a clip of {clip.shape[0]} frames, but the set\'s '
             f'first has {length}; take clips of one length (num_frames).')
-      batch.append(embedder.preprocess(clip, video_set.value_range, name))
-    # Checked by `preprocess`; the tensor is made here, off the model's
-    # thread (a batch of one without a copy of its clip first).
-    yield tf.constant(batch[0][None] if len(batch) == 1 else np.stack(batch))
+      batch.append(embedder.preprocess_to_tensor(clip, video_set.value_range,
+                                                 name))
+    # Checked by `preprocess_to_tensor`; made here, off the model's thread.
+    yield tf.expand_dims(batch[0], 0) if len(batch) == 1 else tf.stack(batch)
 
