@@ -40,7 +40,8 @@ import subprocess
 import sys
 import tempfile
 import threading
-from typing import Any, BinaryIO, Dict, List, Optional, Sequence, Tuple
+from typing import (Any, BinaryIO, Dict, List, NamedTuple, Optional,
+                    Sequence, Tuple)
 
 from absl import logging
 import numpy as np
@@ -52,6 +53,8 @@ from kinetics_i3d.flow import tvl1_params
 # has them, which changes float32 rounding; AVX has no FMA.
 XLA_ISA_FLAG = '--xla_cpu_max_isa=AVX'
 CACHE_FLAG = '--tf_xla_persistent_cache_directory'
+# The command-line argument of a worker started before its program is known.
+SPARE_ARG = '--spare'
 # The modules whose source shapes the compiled program (and this one).
 _SOURCES = ('tvl1_float32.py', 'tvl1_params.py', 'tvl1_programs.py',
             'tvl1_remap.py', 'tvl1_resize.py', 'tvl1_solver.py',
@@ -124,15 +127,32 @@ def worker_environment(base: Dict[str, str],
   """
   env = dict(base)
   env['XLA_FLAGS'] = _with_flag(env.get('XLA_FLAGS'), XLA_ISA_FLAG)
-  if cache is not None:
-    env['TF_XLA_FLAGS'] = _with_flag(env.get('TF_XLA_FLAGS'),
-                                     f'{CACHE_FLAG}={cache}')
+  _add_cache_flag(env, cache)
   # Errors come back through the pipe; TensorFlow's log lines (and XLA's
   # notes on each cache file it reads) would only clutter the caller's.
   env['TF_CPP_MIN_LOG_LEVEL'] = '3'
   env['PYTHONPATH'] = os.pathsep.join(
       [paths.PROJECT_DIR] + [p for p in [env.get('PYTHONPATH')] if p])
   return env
+
+
+def _add_cache_flag(env: Dict[str, str], cache: Optional[str]) -> None:
+  """Points XLA's persistent cache at `cache` (None: none) in `env`."""
+  if cache is not None:
+    env['TF_XLA_FLAGS'] = _with_flag(env.get('TF_XLA_FLAGS'),
+                                     f'{CACHE_FLAG}={cache}')
+
+
+def _created_cache_dir() -> Optional[str]:
+  """`cache_dir()`, created; None (with a warning) if it cannot be."""
+  cache = cache_dir()
+  try:
+    os.makedirs(cache, exist_ok=True)
+  except OSError as e:
+    logging.warning('TF TV-L1: cannot create the XLA cache folder %s (%s); '
+                    'this process compiles its flow program anew.', cache, e)
+    return None
+  return cache
 
 
 class _Reader:
@@ -196,7 +216,8 @@ class FlowWorker:
   """One worker process serving one TV-L1 program; thread-safe."""
 
   def __init__(self, spec: Dict[str, Any],
-               command: Optional[List[str]] = None):
+               command: Optional[List[str]] = None,
+               spare: Optional['_Spare'] = None):
     """Starts the worker (returns at once; it warms up on its own).
 
     Args:
@@ -204,6 +225,8 @@ class FlowWorker:
         'resize': 'ipp' or 'opencv'}.
       command: The worker's command line; default: this module's `main`
         with `spec`.
+      spare: A process from `start_spare` to serve `spec` (it has imported
+        TensorFlow, or is doing so); a new process replaces it if it dies.
     """
     self.spec = spec
     self._command = command or [
@@ -213,7 +236,19 @@ class FlowWorker:
     self.jit_compile = None
     self._process = None
     self._stderr = None
-    self._start()
+    if spare is None or not self._adopt(spare):
+      self._start()
+
+  def _adopt(self, spare: '_Spare') -> bool:
+    """Gives the spare this program; returns whether it took it."""
+    self._process, self._stderr = spare.process, spare.stderr
+    try:
+      write_arrays(self._process.stdin,
+                   [_encode({'spec': self.spec,
+                             'cache': _created_cache_dir()})])
+    except OSError:  # It died: `_start` closes what is left of it.
+      return False
+    return True
 
   def _start(self) -> None:
     """Starts the process (closing what is left of a previous one)."""
@@ -224,18 +259,11 @@ class FlowWorker:
           stream.close()
         except OSError:
           pass  # A broken pipe has nothing left to flush.
-    cache = cache_dir()
-    try:
-      os.makedirs(cache, exist_ok=True)
-    except OSError as e:
-      logging.warning('TF TV-L1: cannot create the XLA cache folder %s (%s); '
-                      'this process compiles its flow program anew.', cache,
-                      e)
-      cache = None
     self._stderr = tempfile.TemporaryFile()
     self._process = subprocess.Popen(
         self._command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=self._stderr, env=worker_environment(os.environ, cache))
+        stderr=self._stderr,
+        env=worker_environment(os.environ, _created_cache_dir()))
 
   @property
   def pid(self) -> int:
@@ -308,8 +336,47 @@ class FlowWorker:
       self._stderr.close()
 
 
+class _Spare(NamedTuple):
+  """A worker process started before its program was known."""
+  process: subprocess.Popen
+  stderr: BinaryIO
+
+
 _WORKERS: Dict[str, FlowWorker] = {}
 _WORKERS_LOCK = threading.Lock()
+_spare: Optional[_Spare] = None  # Guarded by _WORKERS_LOCK.
+_at_exit_registered = False  # Guarded by _WORKERS_LOCK.
+
+
+def _close_all_at_exit() -> None:
+  """Registers `close_all` to run at exit, once; call with the lock held."""
+  global _at_exit_registered
+  if not _at_exit_registered:
+    _at_exit_registered = True
+    atexit.register(close_all)
+
+
+def start_spare() -> None:
+  """Starts a worker now, for the first program this process asks for.
+
+  Importing TensorFlow is most of a warm worker's start; a tool that knows
+  from its flags that it will compute TF TV-L1 flow on a CPU calls this
+  before it imports TensorFlow itself (`early_flow_worker`), so that the two
+  imports overlap. The spare learns its program from the first `worker`
+  call; one that is never used is killed at exit. It changes nothing in
+  this process: this module does not import TensorFlow.
+  """
+  global _spare
+  with _WORKERS_LOCK:
+    if _spare is not None or _WORKERS:
+      return
+    stderr = tempfile.TemporaryFile()
+    process = subprocess.Popen(
+        [sys.executable, '-m', __name__, SPARE_ARG], stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, stderr=stderr,
+        env=worker_environment(os.environ, None))
+    _spare = _Spare(process, stderr)
+    _close_all_at_exit()
 
 
 def _spec(params: Dict[str, Any], height: int, width: int,
@@ -331,21 +398,29 @@ def worker(params: Dict[str, Any], height: int, width: int,
   Returns:
     The program's running `FlowWorker`.
   """
+  global _spare
   spec = _spec(params, height, width, resize)
   key = json.dumps(spec, sort_keys=True)
   with _WORKERS_LOCK:
     if key not in _WORKERS:
-      if not _WORKERS:
-        atexit.register(close_all)
-      _WORKERS[key] = FlowWorker(spec)
+      _close_all_at_exit()
+      _WORKERS[key] = FlowWorker(spec, spare=_spare)
+      _spare = None
     return _WORKERS[key]
 
 
 def close_all() -> None:
-  """Ends every worker of this process."""
+  """Ends every worker of this process (and kills an unused spare)."""
+  global _spare
   with _WORKERS_LOCK:
     workers = list(_WORKERS.values())
     _WORKERS.clear()
+    spare, _spare = _spare, None
+  if spare is not None:  # It has done nothing yet: no need to wait for it.
+    spare.process.kill()
+    spare.process.wait()
+    for stream in (spare.process.stdin, spare.process.stdout, spare.stderr):
+      stream.close()
   for w in workers:
     w.close()
 
@@ -387,13 +462,29 @@ def _serve(spec: Dict[str, Any], requests: BinaryIO,
                            flow])
 
 
+def _spare_spec(requests: BinaryIO) -> Optional[Dict[str, Any]]:
+  """A spare's program: imports TensorFlow, then waits for the caller's."""
+  import tensorflow  # pylint: disable=g-import-not-at-top,unused-import
+  header = read_array(requests)
+  if header is None:  # Not needed after all.
+    return None
+  header = _decode(header)
+  # XLA reads its flags at its first compilation, not at import.
+  _add_cache_flag(os.environ, header['cache'])
+  return header['spec']
+
+
 def main(argv: Sequence[str]) -> None:
-  """Serves one program (JSON spec in argv[1]) on stdin/stdout."""
+  """Serves one program (JSON spec in argv[1], or `SPARE_ARG`) on stdio."""
   replies = os.fdopen(os.dup(1), 'wb')
   # Anything else written to stdout would corrupt the replies.
   os.dup2(2, 1)
   sys.stdout = sys.stderr
-  _serve(json.loads(argv[1]), sys.stdin.buffer, replies)
+  requests = sys.stdin.buffer
+  spec = (_spare_spec(requests) if argv[1] == SPARE_ARG else
+          json.loads(argv[1]))
+  if spec is not None:
+    _serve(spec, requests, replies)
 
 
 if __name__ == '__main__':

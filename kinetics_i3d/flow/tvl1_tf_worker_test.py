@@ -131,6 +131,40 @@ class WorkerTest(absltest.TestCase):
     np.testing.assert_array_equal(
         self.worker.compute(self.first, self.second), self.plain)
 
+  def _first_worker_after_a_spare(self, kill_spare: bool = False):
+    """(spare's pid, the first worker's pid, its flow); workers closed."""
+    tvl1_tf_worker.close_all()  # The spare serves only a first program.
+    self.addCleanup(tvl1_tf_worker.close_all)
+    tvl1_tf_worker.start_spare()
+    spare = tvl1_tf_worker._spare.process
+    if kill_spare:
+      spare.kill()
+      spare.wait()
+    worker = tvl1_tf_worker.worker(tvl1_params.DEFAULT_PARAMS.to_dict(), _H,
+                                   _W, tvl1_resize.resize_arithmetic())
+    return spare.pid, worker.pid, worker.compute(self.first, self.second)
+
+  def test_a_spare_serves_the_first_program_from_the_cache(self):
+    spare_pid, worker_pid, flow = self._first_worker_after_a_spare()
+    self.assertEqual(worker_pid, spare_pid)
+    np.testing.assert_array_equal(flow, self.plain)
+    # It got the cache folder with its program: nothing compiled anew.
+    self.assertEqual(_cache_files(self.cache), self.after_cold)
+
+  def test_a_spare_that_died_is_replaced(self):
+    spare_pid, worker_pid, flow = self._first_worker_after_a_spare(
+        kill_spare=True)
+    self.assertNotEqual(worker_pid, spare_pid)
+    np.testing.assert_array_equal(flow, self.plain)
+
+  def test_an_unused_spare_is_killed_at_the_end(self):
+    tvl1_tf_worker.close_all()
+    tvl1_tf_worker.start_spare()
+    spare = tvl1_tf_worker._spare.process
+    tvl1_tf_worker.close_all()
+    self.assertIsNotNone(spare.poll())
+    self.assertIsNone(tvl1_tf_worker._spare)
+
   def test_worker_that_cannot_run_gives_one_line(self):
     command = [sys.executable, '-c',
                'import sys; sys.stderr.write("no TensorFlow here\\n"); '

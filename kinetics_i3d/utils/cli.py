@@ -7,6 +7,9 @@
   module before TensorFlow.
 * TensorFlow's oneDNN kernels are on (`cpu_kernels.enable_onednn`), even on
   CPUs where TensorFlow leaves them off, unless `TF_ENABLE_ONEDNN_OPTS=0`.
+* With `--flow_backend=tf`, the TF TV-L1's worker process starts first, so
+  that its import of TensorFlow overlaps the tool's
+  (`kinetics_i3d.flow.early_flow_worker`).
 * malloc keeps freed memory for reuse (`freed_memory.keep_freed_memory`,
   from `run`), so the clips decoded beside the model cost no page faults.
 * A usage error is one line, `<tool>: <message> (see --help)`, and exit
@@ -36,6 +39,7 @@ import tempfile
 from typing import (Callable, Iterator, List, Mapping, Optional, Sequence,
                     Tuple, Type)
 
+from kinetics_i3d.flow import early_flow_worker
 from kinetics_i3d.utils import cpu_kernels
 from kinetics_i3d.utils import freed_memory
 
@@ -72,6 +76,7 @@ def _import_tensorflow_quietly() -> None:
         print(line, file=sys.stderr)
 
 
+early_flow_worker.start_if_asked(sys.argv)
 _import_tensorflow_quietly()
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
