@@ -12,7 +12,10 @@ keeps its XLA flags (its own XLA computations keep AVX2 and FMA).
 One worker serves one program (parameters, frame size, resize arithmetic):
 it is started on first use, traces and runs its program once on a blank
 pair while the caller goes on, and then serves every call for that program
-in this process; it ends when this process does (or `close_all()`). Each
+in this process; it ends when this process does (or `close_all()`). A tool
+that knows from its flags that it will need one starts a spare first
+(`start_spare`, from `early_flow_worker`), which imports TensorFlow while
+the tool does and serves the first program asked for. Each
 program is compiled the same way in every worker, so XLA's persistent
 compilation cache (TF_XLA_FLAGS `--tf_xla_persistent_cache_directory`) finds
 the compiled loops a previous process wrote: from the second process on a
