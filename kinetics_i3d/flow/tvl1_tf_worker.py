@@ -27,9 +27,9 @@ each entry to a temporary file and renames it into place, and checks a
 loaded entry against the program it compiled, so concurrent processes share
 the folder safely.
 
-Frames go to the worker and flows come back as `.npy` streams on its stdin
-and stdout (`np.lib.format`, allow_pickle=False: nothing but plain arrays is
-ever unpickled); each reply starts with a JSON header (status or error). A
+Frames go to the worker and flows come back as plain `.npy` records on its
+stdin and stdout (`tvl1_worker_pipe`); each reply starts with a JSON header
+(status or error). A
 worker that dies is restarted once for the call that found it dead; if the
 new one dies too, the call raises `FlowWorkerError` with the worker's last
 words.
@@ -51,6 +51,7 @@ import numpy as np
 
 from kinetics_i3d import paths
 from kinetics_i3d.flow import tvl1_params
+from kinetics_i3d.flow import tvl1_worker_pipe as pipe
 
 # XLA's CPU compiler contracts a * b + c into FMA instructions when the CPU
 # has them, which changes float32 rounding; AVX has no FMA.
@@ -158,55 +159,6 @@ def _created_cache_dir() -> Optional[str]:
   return cache
 
 
-class _Reader:
-  """A stream's `read` only, so `np.lib.format` reads it sequentially."""
-
-  def __init__(self, stream: BinaryIO, first: bytes = b''):
-    self._stream = stream
-    self._first = first
-
-  def read(self, size: int = -1) -> bytes:
-    first, self._first = self._first, b''
-    if size is not None and size >= 0:
-      return first + self._stream.read(size - len(first))
-    return first + self._stream.read()
-
-
-class _Writer:
-  """A stream's `write` only (numpy's tofile needs a seekable file)."""
-
-  def __init__(self, stream: BinaryIO):
-    self.write = stream.write
-
-
-def write_arrays(stream: BinaryIO, arrays: Sequence[np.ndarray]) -> None:
-  """Writes arrays as consecutive `.npy` records and flushes."""
-  for array in arrays:
-    np.lib.format.write_array(_Writer(stream), np.ascontiguousarray(array),
-                              allow_pickle=False)
-  stream.flush()
-
-
-def read_array(stream: BinaryIO) -> Optional[np.ndarray]:
-  """Reads one `.npy` record; None at the end of the stream.
-
-  Raises:
-    ValueError: For a truncated record or one holding Python objects.
-  """
-  first = stream.read(1)
-  if not first:
-    return None
-  return np.lib.format.read_array(_Reader(stream, first), allow_pickle=False)
-
-
-def _encode(header: Dict[str, Any]) -> np.ndarray:
-  return np.frombuffer(json.dumps(header).encode(), np.uint8)
-
-
-def _decode(array: np.ndarray) -> Dict[str, Any]:
-  return json.loads(array.tobytes().decode())
-
-
 # Errors a worker reports that the caller re-raises as themselves.
 _ERRORS = {'ValueError': ValueError}
 
@@ -246,8 +198,8 @@ class FlowWorker:
     """Gives the spare this program; returns whether it took it."""
     self._process, self._stderr = spare.process, spare.stderr
     try:
-      write_arrays(self._process.stdin,
-                   [_encode({'spec': self.spec,
+      pipe.write_arrays(self._process.stdin,
+                   [pipe.encode_header({'spec': self.spec,
                              'cache': _created_cache_dir()})])
     except OSError:  # It died: `_start` closes what is left of it.
       return False
@@ -288,14 +240,14 @@ class FlowWorker:
   def _exchange(self, first: np.ndarray,
                 second: np.ndarray) -> Tuple[Dict[str, Any],
                                              Optional[np.ndarray]]:
-    write_arrays(self._process.stdin, [first, second])
-    header = read_array(self._process.stdout)
+    pipe.write_arrays(self._process.stdin, [first, second])
+    header = pipe.read_array(self._process.stdout)
     if header is None:
       raise EOFError('no reply')
-    header = _decode(header)
+    header = pipe.decode_header(header)
     if 'error' in header:
       return header, None
-    return header, read_array(self._process.stdout)
+    return header, pipe.read_array(self._process.stdout)
 
   def compute(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """TV-L1 flow of float32 [N, H, W] pairs, as `tvl1_tf` computes it.
@@ -449,29 +401,29 @@ def _serve(spec: Dict[str, Any], requests: BinaryIO,
   else:
     failure = None
   while True:
-    first = read_array(requests)
+    first = pipe.read_array(requests)
     if first is None:
       return
-    second = read_array(requests)
+    second = pipe.read_array(requests)
     try:
       if failure is not None:
         raise failure
       flow = program(first, second)
     except Exception as e:  # pylint: disable=broad-except
-      write_arrays(replies, [_encode({'error': type(e).__name__,
+      pipe.write_arrays(replies, [pipe.encode_header({'error': type(e).__name__,
                                       'message': str(e)})])
       continue
-    write_arrays(replies, [_encode({'jit_compile': program.jit_compile}),
+    pipe.write_arrays(replies, [pipe.encode_header({'jit_compile': program.jit_compile}),
                            flow])
 
 
 def _spare_spec(requests: BinaryIO) -> Optional[Dict[str, Any]]:
   """A spare's program: imports TensorFlow, then waits for the caller's."""
   import tensorflow  # pylint: disable=g-import-not-at-top,unused-import
-  header = read_array(requests)
+  header = pipe.read_array(requests)
   if header is None:  # Not needed after all.
     return None
-  header = _decode(header)
+  header = pipe.decode_header(header)
   # XLA reads its flags at its first compilation, not at import.
   _add_cache_flag(os.environ, header['cache'])
   return header['spec']

@@ -6,12 +6,11 @@ the calling process keeps its own. Checked here: the worker's flow equals the
 plain TensorFlow kernels' (no XLA) computed in this process, importing the
 flow modules changes no environment variable (XLA_FLAGS included), a second
 worker loads what the first compiled from the persistent cache, a killed
-worker is replaced, a worker that cannot run gives a one-line error, and the
-pipe carries plain arrays only. Small frames (24x32: two pyramid levels)
-keep the compilations short.
+worker is replaced, a worker that cannot run gives a one-line error, and a
+spare worker serves the first program (the pipe: `tvl1_worker_pipe_test`).
+Small frames (24x32: two pyramid levels) keep the compilations short.
 """
 
-import io
 import json
 import os
 import shutil
@@ -218,26 +217,7 @@ class WorkerTest(absltest.TestCase):
     self.assertEqual(keeps, not has_fma)
 
 
-class ProtocolTest(absltest.TestCase):
-
-  def test_arrays_round_trip(self):
-    arrays = [np.arange(12, dtype=np.uint8).reshape(3, 4),
-              np.linspace(0, 1, 6, dtype=np.float32).reshape(1, 2, 3)]
-    stream = io.BytesIO()
-    tvl1_tf_worker.write_arrays(stream, arrays)
-    stream.seek(0)
-    for array in arrays:
-      got = tvl1_tf_worker.read_array(stream)
-      self.assertEqual(got.dtype, array.dtype)
-      np.testing.assert_array_equal(got, array)
-    self.assertIsNone(tvl1_tf_worker.read_array(stream))
-
-  def test_pickled_objects_are_refused(self):
-    stream = io.BytesIO()
-    np.save(stream, np.array([{'a': 1}], dtype=object), allow_pickle=True)
-    stream.seek(0)
-    with self.assertRaisesRegex(ValueError, 'allow_pickle'):
-      tvl1_tf_worker.read_array(stream)
+class EnvironmentTest(absltest.TestCase):
 
   def test_environment_adds_the_flags_and_keeps_the_callers(self):
     base = {'XLA_FLAGS': '--xla_dump_to=/tmp/x', 'PATH': '/bin'}
