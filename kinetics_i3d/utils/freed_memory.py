@@ -9,7 +9,9 @@ is free; the next clip then faults every page in again, about ten thousand
 faults per clip, kernel time the model loses on a small machine (a tenth of
 its speed on 2 cores). `keep_freed_memory` tells malloc to serve such blocks
 from its heaps and to keep what is freed, so the next clip reuses it. The
-process's peak memory is unchanged: memory is kept, not added.
+process's peak memory moves little (six 79-frame clips in batches of 2:
+1,774 to 1,818 MiB for `i3d-fvd`'s embedding, 1,400 unchanged for
+extract-features), but it no longer shrinks between clips.
 
 It changes malloc for the whole process, so tools call it (`cli`), not the
 library. A user's own malloc settings (`MALLOC_TRIM_THRESHOLD_`,
